@@ -1,0 +1,9 @@
+namespace Cairn.Raft;
+
+/// <summary>Outcome of counting votes.</summary>
+internal enum VoteResult
+{
+    Pending,
+    Lost,
+    Won,
+}

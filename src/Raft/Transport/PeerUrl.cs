@@ -61,11 +61,5 @@ internal static class PeerUrl
         {
             throw new ArgumentException($"peer URL '{url}' must use the http scheme", nameof(url));
         }
-
-        if (url.IsDefaultPort && !url.OriginalString.Contains(":80", StringComparison.Ordinal))
-        {
-            // "http://host" silently meaning port 80 is never what a peer URL intends.
-            throw new ArgumentException($"peer URL '{url}' has no port", nameof(url));
-        }
     }
 }

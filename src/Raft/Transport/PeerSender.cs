@@ -1,0 +1,391 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+
+namespace Cairn.Raft.Transport;
+
+/// <summary>
+/// The outbound half for one peer: a bounded queue filled by <see cref="PeerTransport.Send"/> and a
+/// single writer task that owns the connection. Only the writer touches the socket, so writes need
+/// no locking and per-sender TCP order is the queue order.
+/// </summary>
+internal sealed class PeerSender
+{
+    /// <summary>Frames are gathered into this buffer so a batch of small messages costs one send call.</summary>
+    private const int WriteBufferSize = 256 << 10;
+
+    private readonly PeerTransport _transport;
+    private readonly PeerTransportOptions _options;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+
+    // Guarded by _gate. Two queues swapped by the writer, so draining never holds the lock.
+    private Queue<Outbound> _pending = new();
+    private Queue<Outbound> _spare = new();
+    private long _queuedBytes;
+    private bool _closed;
+    private CancellationTokenSource? _connection;
+
+    private IReadOnlyList<Uri> _urls;
+    private volatile bool _resetRequested;
+    private volatile bool _connected;
+    private long _sent;
+    private long _bytesSent;
+    private long _dropped;
+    private long _failures;
+    private Task _loop = Task.CompletedTask;
+
+    public PeerSender(PeerTransport transport, ulong id, IReadOnlyList<Uri> urls, PeerTransportOptions options)
+    {
+        _transport = transport;
+        Id = id;
+        _urls = urls;
+        _options = options;
+    }
+
+    public ulong Id { get; }
+
+    public IReadOnlyList<Uri> Urls => Volatile.Read(ref _urls);
+
+    public Task Completion => _loop;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>Copies and queues one message; false (and counted) when the queue is full or the sender stopped.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> message)
+    {
+        // Cheap early-out for the common "peer is down and the queue is full" case; re-checked under the lock.
+        if (Volatile.Read(ref _queuedBytes) + message.Length > _options.MaxQueuedBytes)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
+
+        byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(message.Length, 1));
+        message.CopyTo(copy);
+        lock (_gate)
+        {
+            if (!_closed && _pending.Count < _options.MaxQueuedMessages && _queuedBytes + message.Length <= _options.MaxQueuedBytes)
+            {
+                _pending.Enqueue(new Outbound(copy, message.Length));
+                Volatile.Write(ref _queuedBytes, _queuedBytes + message.Length);
+
+                // Only Send (under this lock) increments the semaphore and only the writer decrements it,
+                // so checking CurrentCount here cannot race into a SemaphoreFullException.
+                if (_signal.CurrentCount == 0)
+                {
+                    _signal.Release();
+                }
+
+                return true;
+            }
+        }
+
+        ArrayPool<byte>.Shared.Return(copy);
+        Interlocked.Increment(ref _dropped);
+        return false;
+    }
+
+    /// <summary>Counts a message refused before queueing (e.g. over the frame limit).</summary>
+    public void CountDropped() => Interlocked.Increment(ref _dropped);
+
+    /// <summary>Points the peer at new URLs; the current connection is closed so the next one uses them.</summary>
+    public void UpdateUrls(IReadOnlyList<Uri> urls)
+    {
+        Volatile.Write(ref _urls, urls);
+        _resetRequested = true;
+        lock (_gate)
+        {
+            _connection?.Cancel();
+        }
+    }
+
+    /// <summary>Stops the writer; queued messages are discarded. The returned task ends when the socket is closed.</summary>
+    public Task StopAsync()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+        }
+
+        _stop.Cancel();
+        return _loop;
+    }
+
+    public PeerStats Snapshot(long received)
+    {
+        int queued;
+        lock (_gate)
+        {
+            queued = _pending.Count;
+        }
+
+        return new PeerStats(
+            Id,
+            Interlocked.Read(ref _sent),
+            Interlocked.Read(ref _bytesSent),
+            Interlocked.Read(ref _dropped),
+            queued,
+            _connected,
+            Interlocked.Read(ref _failures),
+            received);
+    }
+
+    private bool HasQueued
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pending.Count > 0;
+            }
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        TimeSpan backoff = _options.MinReconnectDelay;
+        byte[] writeBuffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                // Connect lazily: a peer nobody sends to costs no connection and no reconnect attempts.
+                if (!HasQueued)
+                {
+                    await _signal.WaitAsync(stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                _resetRequested = false;
+                Socket socket;
+                try
+                {
+                    socket = await _transport.DialAsync(Id, Urls, ConnectionKind.Messages, stop).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!stop.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _failures);
+                    _transport.Log($"peer {Id:x}: connect failed: {e.Message}");
+                    _transport.RaiseUnreachable(Id);
+                    await Task.Delay(backoff, stop).ConfigureAwait(false);
+                    backoff = Next(backoff);
+                    continue;
+                }
+
+                backoff = _options.MinReconnectDelay;
+                Exception? failure = await RunConnectionAsync(socket, writeBuffer, stop).ConfigureAwait(false);
+                if (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (_resetRequested)
+                {
+                    // UpdatePeer closed the connection on purpose: reconnect at once, nothing to report.
+                    continue;
+                }
+
+                Interlocked.Increment(ref _failures);
+                _transport.Log($"peer {Id:x}: connection lost: {failure?.Message ?? "closed by peer"}");
+                _transport.RaiseUnreachable(Id);
+                await Task.Delay(backoff, stop).ConfigureAwait(false);
+                backoff = Next(backoff);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(writeBuffer);
+            DiscardQueue();
+        }
+    }
+
+    private TimeSpan Next(TimeSpan backoff)
+    {
+        TimeSpan doubled = backoff * 2;
+        return doubled > _options.MaxReconnectDelay ? _options.MaxReconnectDelay : doubled;
+    }
+
+    /// <summary>Pumps the queue into one established connection until it fails; returns why it ended.</summary>
+    private async Task<Exception?> RunConnectionAsync(Socket socket, byte[] writeBuffer, CancellationToken stop)
+    {
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        lock (_gate)
+        {
+            _connection = connection;
+        }
+
+        if (_resetRequested)
+        {
+            connection.Cancel();
+        }
+
+        _connected = true;
+        Task watcher = WatchForCloseAsync(socket, connection);
+        Exception? failure = null;
+        try
+        {
+            await PumpAsync(socket, writeBuffer, connection).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            failure = e is OperationCanceledException && !stop.IsCancellationRequested && !_resetRequested
+                ? new IOException("connection closed by peer or write timed out", e)
+                : e;
+        }
+        finally
+        {
+            _connected = false;
+            lock (_gate)
+            {
+                _connection = null;
+            }
+
+            connection.Cancel();
+            socket.Dispose();
+            await watcher.ConfigureAwait(false);
+        }
+
+        return failure;
+    }
+
+    private async Task PumpAsync(Socket socket, byte[] buffer, CancellationTokenSource connection)
+    {
+        while (true)
+        {
+            Queue<Outbound> batch;
+            lock (_gate)
+            {
+                batch = _pending;
+                _pending = _spare;
+                _spare = batch;
+                Volatile.Write(ref _queuedBytes, 0);
+            }
+
+            if (batch.Count == 0)
+            {
+                await _signal.WaitAsync(connection.Token).ConfigureAwait(false);
+                continue;
+            }
+
+            await WriteBatchAsync(socket, batch, buffer, connection).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes every queued message, gathering frames so a batch is usually one send call.</summary>
+    private async Task WriteBatchAsync(Socket socket, Queue<Outbound> batch, byte[] buffer, CancellationTokenSource connection)
+    {
+        int count = batch.Count;
+        long bytes = 0;
+        bool written = false;
+        try
+        {
+            int used = 0;
+            foreach (Outbound m in batch)
+            {
+                bytes += m.Length;
+                int frame = WireFormat.FrameHeaderSize + m.Length;
+                if (used + frame > buffer.Length && used > 0)
+                {
+                    await SendAsync(socket, buffer.AsMemory(0, used), connection).ConfigureAwait(false);
+                    used = 0;
+                }
+
+                BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(used), m.Length);
+                if (frame <= buffer.Length)
+                {
+                    m.Buffer.AsSpan(0, m.Length).CopyTo(buffer.AsSpan(used + WireFormat.FrameHeaderSize));
+                    used += frame;
+                }
+                else
+                {
+                    // A message larger than the gather buffer goes out straight from its own copy.
+                    await SendAsync(socket, buffer.AsMemory(0, WireFormat.FrameHeaderSize), connection).ConfigureAwait(false);
+                    await SendAsync(socket, m.Buffer.AsMemory(0, m.Length), connection).ConfigureAwait(false);
+                }
+            }
+
+            if (used > 0)
+            {
+                await SendAsync(socket, buffer.AsMemory(0, used), connection).ConfigureAwait(false);
+            }
+
+            written = true;
+        }
+        finally
+        {
+            if (written)
+            {
+                Interlocked.Add(ref _sent, count);
+                Interlocked.Add(ref _bytesSent, bytes);
+            }
+            else
+            {
+                // Part of the batch may have reached the peer; Raft cannot tell either, so count it lost.
+                Interlocked.Add(ref _dropped, count);
+            }
+
+            foreach (Outbound m in batch)
+            {
+                ArrayPool<byte>.Shared.Return(m.Buffer);
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task SendAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationTokenSource connection)
+    {
+        // The write timeout is the connection token itself: a stalled write tears the connection down.
+        connection.CancelAfter(_options.WriteTimeout);
+        await SocketIo.SendAllAsync(socket, data, connection.Token).ConfigureAwait(false);
+        connection.CancelAfter(Timeout.Infinite);
+    }
+
+    /// <summary>
+    /// The receiver never writes on a message connection after the handshake, so any read completing
+    /// means it closed (or reset) the connection; that ends the connection promptly even while idle.
+    /// </summary>
+    private static async Task WatchForCloseAsync(Socket socket, CancellationTokenSource connection)
+    {
+        byte[] one = new byte[1];
+        try
+        {
+            await socket.ReceiveAsync(one, SocketFlags.None, connection.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+
+        try
+        {
+            connection.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void DiscardQueue()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            Interlocked.Add(ref _dropped, _pending.Count);
+            foreach (Outbound m in _pending)
+            {
+                ArrayPool<byte>.Shared.Return(m.Buffer);
+            }
+
+            _pending.Clear();
+            _queuedBytes = 0;
+        }
+    }
+
+    private readonly record struct Outbound(byte[] Buffer, int Length);
+}

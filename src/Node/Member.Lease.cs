@@ -1,0 +1,62 @@
+using Cairn.Protocol;
+using Cairnpb;
+using Etcdserverpb;
+
+namespace Cairn.Node;
+
+public sealed partial class Member
+{
+    private long _leaseSequence;
+
+    /// <summary>
+    /// LeaseGrant, replicated. An id of 0 is chosen here, before proposing, so the log carries it
+    /// and every member grants the same id: the member id's low 16 bits, the time in ms, and a
+    /// counter, kept positive — unique across members and restarts in practice, as etcd's are.
+    /// </summary>
+    public Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancellationToken)
+    {
+        if (request.TTL > Lessor.MaxTtlSeconds)
+            throw new RpcException(StatusCode.OutOfRange, "etcdserver: too large lease TTL");
+        if (request.ID == 0)
+        {
+            var seq = Interlocked.Increment(ref _leaseSequence);
+            var ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var id = (long)(((MemberId & 0xFFFF) << 47) | (((ulong)ms & 0xFF_FFFF_FFFF) << 7) | ((ulong)seq & 0x7F)) & long.MaxValue;
+            request = new LeaseGrantRequest(request) { ID = id == 0 ? 1 : id };
+        }
+        else if (request.ID < 0)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "etcdserver: lease ID must be positive");
+        }
+
+        return ProposeAsync<LeaseGrantResponse>(new InternalRequest { LeaseGrant = request }, cancellationToken);
+    }
+
+    /// <summary>LeaseRevoke, replicated: the lease's keys are deleted in one revision.</summary>
+    public Task<LeaseRevokeResponse> LeaseRevokeAsync(LeaseRevokeRequest request, CancellationToken cancellationToken) =>
+        ProposeAsync<LeaseRevokeResponse>(new InternalRequest { LeaseRevoke = request }, cancellationToken);
+
+    /// <summary>One keep-alive: restarts the lease's clock and answers its TTL (0 if unknown).</summary>
+    public LeaseKeepAliveResponse LeaseKeepAlive(LeaseKeepAliveRequest request) => new()
+    {
+        Header = Header(Store.Revision),
+        ID = request.ID,
+        TTL = Lessor.Renew(request.ID),
+    };
+
+    /// <summary>LeaseTimeToLive, served locally.</summary>
+    public LeaseTimeToLiveResponse LeaseTimeToLive(LeaseTimeToLiveRequest request)
+    {
+        var response = Lessor.TimeToLive(request);
+        response.Header = Header(Store.Revision);
+        return response;
+    }
+
+    /// <summary>LeaseLeases, served locally.</summary>
+    public LeaseLeasesResponse LeaseLeases()
+    {
+        var response = Lessor.Leases();
+        response.Header = Header(Store.Revision);
+        return response;
+    }
+}

@@ -1,0 +1,99 @@
+using Cairn.Protocol;
+using Etcdserverpb;
+
+namespace Cairn.Node;
+
+public sealed partial class Member
+{
+    /// <summary>The version reported by Status: the etcd API level Cairn implements.</summary>
+    public const string ApiVersion = "3.4.0";
+
+    /// <summary>
+    /// WithRequireLeader: a call whose metadata says <c>hasleader: true</c> fails on a member
+    /// that knows no leader, so the client can try another member instead of waiting.
+    /// </summary>
+    public void CheckRequireLeader(string? hasLeaderHeader)
+    {
+        if (hasLeaderHeader is not null && hasLeaderHeader.Equals("true", StringComparison.OrdinalIgnoreCase) && Consensus.LeaderId == 0)
+            throw EtcdErrors.NoLeader();
+    }
+
+    /// <summary>
+    /// Cancelled when this member has been without a leader for three election timeouts (etcd's
+    /// monitor for WithRequireLeader streams); a fresh token is issued once a leader is back.
+    /// A single member is its own leader, so its token never fires.
+    /// </summary>
+    public CancellationToken LeaderLostToken => _leaderLost.Token;
+
+    private CancellationTokenSource _leaderLost = new();
+
+    /// <summary>Status of this member (etcdctl endpoint status).</summary>
+    public StatusResponse Status()
+    {
+        var size = Store.ApproximateBytes;
+        var response = new StatusResponse
+        {
+            Header = Header(Store.Revision),
+            Version = ApiVersion,
+            DbSize = size,
+            DbSizeInUse = size,
+            Leader = Consensus.LeaderId,
+            RaftIndex = Consensus.CommitIndex,
+            RaftTerm = Consensus.Term,
+            RaftAppliedIndex = Consensus.AppliedIndex,
+            IsLearner = false,
+            DbSizeQuota = Config.QuotaBackendBytes,
+        };
+        if (Consensus.LeaderId == 0)
+            response.Errors.Add(EtcdErrors.NoLeaderMessage);
+        return response;
+    }
+
+    /// <summary>HashKV at a revision (0: current), equal on every member that applied the same log.</summary>
+    public HashKVResponse HashKV(HashKVRequest request)
+    {
+        var hash = Store.HashKV(request.Revision, out var compacted, out var hashRevision);
+        return new HashKVResponse
+        {
+            Header = Header(Store.Revision),
+            Hash = hash,
+            CompactRevision = compacted,
+            HashRevision = hashRevision,
+        };
+    }
+
+    /// <summary>Hash of the whole keyspace (Cairn's store has only the key space to hash).</summary>
+    public HashResponse Hash() => new()
+    {
+        Header = Header(Store.Revision),
+        Hash = Store.HashKV(0, out _, out _),
+    };
+
+    /// <summary>Alarm: Cairn raises no alarms yet, so GET lists none and DEACTIVATE is a no-op.</summary>
+    public AlarmResponse Alarm(AlarmRequest request)
+    {
+        if (request.Action == AlarmRequest.Types.AlarmAction.Activate)
+            throw new RpcException(StatusCode.Unimplemented, "cairn: activating alarms is not supported");
+        return new AlarmResponse { Header = Header(Store.Revision) };
+    }
+
+    /// <summary>The members as this member knows them.</summary>
+    public MemberListResponse MemberList()
+    {
+        var response = new MemberListResponse { Header = Header(Store.Revision) };
+        foreach (var (name, peers) in Config.InitialCluster.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var member = new Etcdserverpb.Member
+            {
+                ID = MemberIdentity.MemberId(peers, Config.InitialClusterToken),
+                Name = name,
+            };
+            member.PeerURLs.AddRange(peers.Select(u => u.ToString().TrimEnd('/')));
+            if (name == Config.Name)
+                member.ClientURLs.AddRange(Config.AdvertiseClientUrls.Select(u => u.ToString().TrimEnd('/')));
+            response.Members.Add(member);
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,124 @@
+using Cairn.Mvcc;
+using Cairn.Protocol;
+using Cairnpb;
+using Etcdserverpb;
+using Google.Protobuf;
+
+namespace Cairn.Node;
+
+/// <summary>
+/// One Cairn member: the MVCC store, the consensus that orders writes into it, and the
+/// bookkeeping that answers each request. The path of a write:
+/// <c>KvService</c> (gRPC) → <see cref="ProposeAsync{T}"/> (encode, register a waiter) →
+/// <see cref="IConsensus.ProposeAsync"/> (order, commit) → <see cref="Applier.Apply"/> (apply to
+/// <see cref="KvStore"/>, whose observer notifies watchers) → the waiter completes → response.
+/// </summary>
+public sealed partial class Member : IAsyncDisposable
+{
+    private readonly ApplyWaiters _waiters = new();
+    private readonly Applier _applier;
+
+    /// <summary>Creates the member; <see cref="Start"/> begins applying.</summary>
+    internal Member(MemberConfig config, KvStore store, Lessor lessor, IConsensus consensus, ulong memberId, ulong clusterId)
+    {
+        Lessor = lessor;
+        Config = config;
+        Store = store;
+        Consensus = consensus;
+        MemberId = memberId;
+        ClusterId = clusterId;
+        _applier = new Applier(store, lessor, memberId, _waiters);
+    }
+
+    /// <summary>The configuration the member started with.</summary>
+    public MemberConfig Config { get; }
+
+    /// <summary>The member's MVCC store (apply thread writes, request threads read).</summary>
+    public KvStore Store { get; }
+
+    /// <summary>Leases of this member's store.</summary>
+    internal Lessor Lessor { get; }
+
+    /// <summary>The ordering of writes (single-member or Raft).</summary>
+    public IConsensus Consensus { get; }
+
+    /// <summary>This member's id.</summary>
+    public ulong MemberId { get; }
+
+    /// <summary>The cluster's id.</summary>
+    public ulong ClusterId { get; }
+
+    /// <summary>Starts applying committed entries.</summary>
+    public void Start() => Consensus.Start(_applier.Apply);
+
+    /// <summary>A response header for this member at the given store revision.</summary>
+    public ResponseHeader Header(long revision) => new()
+    {
+        ClusterId = ClusterId,
+        MemberId = MemberId,
+        Revision = revision,
+        RaftTerm = Consensus.Term,
+    };
+
+    /// <summary>
+    /// Replicates a write and waits for this member to apply it; returns the apply's response with
+    /// this member's header (revision as of that apply).
+    /// </summary>
+    public async Task<T> ProposeAsync<T>(InternalRequest request, CancellationToken cancellationToken) where T : class, IMessage
+    {
+        var (id, applied) = _waiters.Register();
+        request.Id = id;
+        request.MemberId = MemberId;
+        var bytes = request.ToByteArray();
+        if (bytes.Length > Config.MaxRequestBytes)
+        {
+            _waiters.Cancel(id, EtcdErrors.RequestTooLarge());
+            throw EtcdErrors.RequestTooLarge();
+        }
+
+        try
+        {
+            await Consensus.ProposeAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _waiters.Cancel(id, e);
+            throw;
+        }
+
+        // Once proposed, the entry may still apply after the caller gives up; the waiter then
+        // completes unobserved, which is harmless.
+        var response = await applied.WaitAsync(cancellationToken).ConfigureAwait(false);
+        StampHeader(response);
+        return (T)response;
+    }
+
+    /// <summary>Fills cluster id, member id and term into a response produced by the store.</summary>
+    public void StampHeader(IMessage response)
+    {
+        var header = response switch
+        {
+            PutResponse r => r.Header ??= new ResponseHeader(),
+            DeleteRangeResponse r => r.Header ??= new ResponseHeader(),
+            TxnResponse r => r.Header ??= new ResponseHeader(),
+            CompactionResponse r => r.Header ??= new ResponseHeader(),
+            RangeResponse r => r.Header ??= new ResponseHeader(),
+            LeaseGrantResponse r => r.Header ??= new ResponseHeader(),
+            LeaseRevokeResponse r => r.Header ??= new ResponseHeader(),
+            _ => null,
+        };
+        if (header is null)
+            return;
+        header.ClusterId = ClusterId;
+        header.MemberId = MemberId;
+        // Headers of responses nested in a txn keep only their revision, as etcd's do.
+        header.RaftTerm = Consensus.Term;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await Consensus.DisposeAsync().ConfigureAwait(false);
+        _waiters.FailAll(EtcdErrors.Stopped());
+    }
+}

@@ -37,10 +37,10 @@ internal sealed partial class Raft
             case MessageType.SnapshotStatus:
                 if (pr.State != ProgressState.Snapshot) break;
                 // Success or failure, go back to probing: on success the probe starts right after the snapshot,
-                // on failure from Match. Wait for the next heartbeat answer before probing (ProbeSent).
+                // on failure from Match. Wait for the next heartbeat answer before probing.
                 if (m.Reject) pr.BecomeSnapshot(0);
                 pr.BecomeProbe();
-                pr.ProbeSent = true;
+                pr.MsgAppFlowPaused = true;
                 break;
             case MessageType.Unreachable:
                 // Optimistic replication to an unreachable member is pointless: fall back to probing.
@@ -137,6 +137,7 @@ internal sealed partial class Raft
                 break;
             case ProgressState.Replicate:
                 pr.Inflights.FreeLE(m.Index);
+                pr.MsgAppFlowPaused = pr.Inflights.Full;
                 break;
         }
         if (MaybeCommit())
@@ -158,8 +159,10 @@ internal sealed partial class Raft
     private void HandleHeartbeatResponse(Message m, Progress pr)
     {
         pr.RecentActive = true;
-        pr.ProbeSent = false;
-        if (pr.Match < Log.LastIndex) SendAppend(m.From, pr, sendIfEmpty: true);
+        // Unpause and send (possibly an empty append): this recovers a follower whose appends or acks were all
+        // lost (full inflights), and brings a caught-up follower in Probe state back to Replicate.
+        pr.MsgAppFlowPaused = false;
+        if (pr.Match < Log.LastIndex || pr.State == ProgressState.Probe) SendAppend(m.From, pr, sendIfEmpty: true);
         if (m.Context.IsEmpty) return;
         var acks = _readOnly.Ack(m.From, m.Context);
         if (acks is null) return;
@@ -251,8 +254,10 @@ internal sealed partial class Raft
         var haveTerm = Log.TryTerm(prevIndex, out var prevTerm);
         Entry[] entries = [];
         var entriesStatus = StorageStatus.Ok;
-        // In Probe state one empty probe is enough to find the match point; in Replicate state stream data.
-        if (haveTerm) entriesStatus = Log.Entries(pr.Next, _config.MaxSizePerMsg, out entries);
+        // With a full window only an empty append goes out: if every inflight message (or its ack) was lost,
+        // this one is answered (accepted or rejected) and either answer clears the window.
+        if (haveTerm && !(pr.State == ProgressState.Replicate && pr.Inflights.Full))
+            entriesStatus = Log.Entries(pr.Next, _config.MaxSizePerMsg, out entries);
         if (entries.Length == 0 && !sendIfEmpty && haveTerm && entriesStatus == StorageStatus.Ok) return false;
         if (!haveTerm || entriesStatus != StorageStatus.Ok) return SendSnapshot(to, pr);
         ulong bytes = 0;

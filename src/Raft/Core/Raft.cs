@@ -32,8 +32,11 @@ internal sealed partial class Raft
         Tracker.SetConfig(cs, Log.LastIndex + 1);
         if (!hs.IsEmpty)
         {
-            if (hs.Commit < Log.Committed || hs.Commit > Log.LastIndex)
-                throw new InvalidOperationException($"hard state commit {hs.Commit} outside [{Log.Committed},{Log.LastIndex}]");
+            // A commit below the snapshot index is legal: the application persists the snapshot before the hard
+            // state (see Ready) and may crash in between. The snapshot only holds committed entries, so the log's
+            // initial commit (the snapshot index) stands.
+            if (hs.Commit > Log.LastIndex)
+                throw new InvalidOperationException($"hard state commit {hs.Commit} is past the last index {Log.LastIndex}");
             Log.CommitTo(hs.Commit);
             Term = hs.Term;
             Vote = hs.Vote;

@@ -22,14 +22,18 @@ internal sealed class Progress
     public ulong PendingSnapshot { get; private set; }
     /// <summary>Heard from since the last check-quorum round.</summary>
     public bool RecentActive { get; set; }
-    /// <summary>In Probe state: a probe is outstanding, wait for its answer or the next heartbeat.</summary>
-    public bool ProbeSent { get; set; }
+    /// <summary>
+    /// Sending is paused: in Probe state a probe is outstanding; in Replicate state the inflight window filled up.
+    /// A heartbeat answer clears it, so a leader whose appends (or their answers) were all lost sends one more
+    /// append per heartbeat and recovers, instead of waiting forever for acknowledgements that will not come.
+    /// </summary>
+    public bool MsgAppFlowPaused { get; set; }
     public Inflights Inflights { get; }
     public bool IsLearner { get; set; }
 
     private void ResetState(ProgressState state)
     {
-        ProbeSent = false;
+        MsgAppFlowPaused = false;
         PendingSnapshot = 0;
         State = state;
         Inflights.Reset();
@@ -74,10 +78,11 @@ internal sealed class Progress
                     Next += (ulong)entries;
                     Inflights.Add(Next - 1, bytes);
                 }
+                MsgAppFlowPaused = Inflights.Full;
                 break;
             case ProgressState.Probe:
                 // Any append in Probe state is a probe: one at a time.
-                ProbeSent = true;
+                MsgAppFlowPaused = true;
                 break;
             default:
                 throw new InvalidOperationException($"sending entries in state {State}");
@@ -92,7 +97,7 @@ internal sealed class Progress
         {
             Match = n;
             updated = true;
-            ProbeSent = false;
+            MsgAppFlowPaused = false;
         }
         Next = Math.Max(Next, n + 1);
         return updated;
@@ -114,14 +119,14 @@ internal sealed class Progress
         // In Probe only the answer to the outstanding probe (sent at Next - 1) counts.
         if (Next - 1 != rejected) return false;
         Next = Math.Max(Math.Min(rejected, matchHint + 1), Match + 1);
-        ProbeSent = false;
+        MsgAppFlowPaused = false;
         return true;
     }
 
     public bool IsPaused => State switch
     {
-        ProgressState.Probe => ProbeSent,
-        ProgressState.Replicate => Inflights.Full,
+        ProgressState.Probe => MsgAppFlowPaused,
+        ProgressState.Replicate => MsgAppFlowPaused,
         _ => true,
     };
 

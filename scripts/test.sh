@@ -26,6 +26,7 @@ projects=(
   tests/Mvcc.Tests
   tests/Watch.Tests
   tests/Api.Tests
+  tests/Client.Tests
   tests/integration
 )
 passed=0 failed=0 skipped=0 status=0

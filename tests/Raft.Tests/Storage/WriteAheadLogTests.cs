@@ -49,6 +49,7 @@ public class WriteAheadLogTests
             }
             Assert.True(wal.Segments.Count > 5, $"expected several segments, got {wal.Segments.Count}");
         }
+        Assert.Empty(Directory.GetFiles(dir.Sub("wal"), "*.tmp")); // the prepared spare segment is cleaned up
         // Non-last segments are truncated to their used length; only the last is preallocated.
         string[] files = Directory.GetFiles(dir.Sub("wal"), "*.wal").Order().ToArray();
         if (prealloc == WalPreallocation.ZeroFill) Assert.Equal(4096, new FileInfo(files[^1]).Length);
@@ -216,5 +217,21 @@ public class WriteAheadLogTests
             d.Append(wal, new HardState(1, 1, 1), d.MakeEntries(1, 4, 1));
         using (WriteAheadLog.Open(dir.Sub("wal"), WalOptions.Default, out WalReplay replay))
             d.Model.AssertMatches(replay);
+    }
+
+    [Fact]
+    public void LeftoverTempFilesFromACrashedRolloverAreRemoved()
+    {
+        using var dir = new TempDir();
+        var d = new WalDriver(8);
+        using (var wal = WriteAheadLog.Open(dir.Sub("wal"), Small, out _))
+            d.Append(wal, new HardState(1, 1, 0), d.MakeEntries(1, 3, 1));
+        File.WriteAllBytes(Path.Combine(dir.Sub("wal"), "spare-3.wal.tmp"), new byte[4096]);
+        File.WriteAllBytes(Path.Combine(dir.Sub("wal"), WriteAheadLog.SegmentName(2, 4) + ".tmp"), [1, 2, 3]);
+        using (WriteAheadLog.Open(dir.Sub("wal"), Small, out WalReplay replay))
+        {
+            d.Model.AssertMatches(replay);
+            Assert.Empty(Directory.GetFiles(dir.Sub("wal"), "*.tmp"));
+        }
     }
 }

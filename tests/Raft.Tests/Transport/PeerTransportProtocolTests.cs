@@ -84,7 +84,7 @@ public class PeerTransportProtocolTests
             Assert.Equal(1, oversized.Receive(status));
             Assert.Equal(0, status[0]);
             byte[] frame = new byte[4 + 10];
-            BinaryPrimitives.WriteInt32BigEndian(frame, 0x7FFF_FFF0);
+            BinaryPrimitives.WriteInt32BigEndian(frame, (1 << 20) + 1); // one past the limit; the body never comes
             oversized.Send(frame);
             Assert.True(ClosedByPeer(oversized));
         }

@@ -354,9 +354,15 @@ public sealed class WatchStream
         internal int ProgressSlotHeld;
         internal int MaxPending;
 
+        private volatile bool _blocked;
+
         internal override bool TrySend(in WatchItem item)
         {
-            if (Volatile.Read(ref _pending) >= capacity) return false;
+            if (Volatile.Read(ref _pending) >= capacity)
+            {
+                _blocked = true;
+                return false;
+            }
             int p = Interlocked.Increment(ref _pending);
             if (p > MaxPending) MaxPending = p;
             // A closed stream drops the item; its watchers are being removed.
@@ -364,7 +370,16 @@ public sealed class WatchStream
             return true;
         }
 
-        internal void Delivered() => Interlocked.Decrement(ref _pending);
+        internal void Delivered()
+        {
+            int p = Interlocked.Decrement(ref _pending);
+            // Something was refused while full: wake the store's loop once half the buffer is free.
+            if (_blocked && p <= capacity / 2)
+            {
+                _blocked = false;
+                stream._store.Signal();
+            }
+        }
 
         internal override void SendProgressAll(long revision)
         {

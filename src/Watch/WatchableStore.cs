@@ -37,6 +37,7 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
     private readonly Task _loop;
     private long _notifiedRev;
     private long _seq;
+    private long _syncCursor;
     private int _syncedCount;
     private bool _disposed;
 
@@ -299,7 +300,8 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
 
     // ---- background loop ----
 
-    private void Signal()
+    /// <summary>Wakes the background loop (new unsynced watcher, compaction, a stream buffer drained).</summary>
+    internal void Signal()
     {
         if (_signal.CurrentCount != 0) return;
         try { _signal.Release(); }
@@ -372,9 +374,13 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
         {
             if (_unsynced.Count == 0) return false;
             curRev = _notifiedRev;
-            int take = Math.Min(_unsynced.Count, _opt.MaxWatchersPerSync);
+            int count = _unsynced.Count;
+            int take = Math.Min(count, _opt.MaxWatchersPerSync);
             var picked = new Watcher[take];
-            for (int i = 0; i < take; i++) picked[i] = _unsynced[i];
+            // Rotate the starting point so watchers beyond the first batch are not starved.
+            int first = (int)(_syncCursor % count);
+            for (int i = 0; i < take; i++) picked[i] = _unsynced[(first + i) % count];
+            _syncCursor = first + take;
             chosen = new Watcher[take];
             starts = new long[take];
             foreach (var w in picked)

@@ -41,15 +41,16 @@ public static class WatchChecker
                     throw new WatchViolation("bookmarkable", $"progress at {bookmark} but only {delivered.Count} of {due} events <= {bookmark} delivered");
                 continue;
             }
-            long firstRev = r.Events[0].Kv.ModRevision;
-            if (!previousWasFragment && firstRev == lastResponseRev)
-                throw new WatchViolation("atomic", $"revision {firstRev} split across responses");
+            bool first = true;
             foreach (var ev in r.Events)
             {
                 long rev = ev.Kv.ModRevision;
                 string key = ev.Kv.Key.ToStringUtf8();
-                if (rev < lastRev) throw new WatchViolation("ordered", $"revision {rev} after {lastRev}");
                 if (!seen.Add((rev, key))) throw new WatchViolation("unique", $"event {key}@{rev} delivered twice");
+                if (rev < lastRev) throw new WatchViolation("ordered", $"revision {rev} after {lastRev}");
+                if (first && !previousWasFragment && rev == lastResponseRev)
+                    throw new WatchViolation("atomic", $"revision {rev} split across responses");
+                first = false;
                 lastRev = rev;
                 if (noPut && ev.Type == Event.Types.EventType.Put) throw new WatchViolation("filter", $"PUT {key}@{rev} despite NOPUT");
                 if (noDelete && ev.Type == Event.Types.EventType.Delete) throw new WatchViolation("filter", $"DELETE {key}@{rev} despite NODELETE");

@@ -17,7 +17,9 @@ public sealed class PropertyTests(ITestOutputHelper output)
     {
         try
         {
-            Run(seed, 2500);
+            var stats = new Dictionary<string, int>();
+            Run(seed, 2500, stats);
+            output.WriteLine(string.Join(", ", stats.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")));
         }
         catch
         {
@@ -26,7 +28,7 @@ public sealed class PropertyTests(ITestOutputHelper output)
         }
     }
 
-    internal static KvStore Run(int seed, int steps)
+    internal static KvStore Run(int seed, int steps, Dictionary<string, int>? stats = null)
     {
         var rng = new Random(seed);
         var gen = new RandomOps(rng);
@@ -47,33 +49,33 @@ public sealed class PropertyTests(ITestOutputHelper output)
                 var p = gen.Put();
                 what = "put " + p;
                 if (!Valid(() => RequestValidation.CheckPut(p))) continue;
-                Same(what, () => model.Put(p), () => store.Put(p));
+                Same(what, () => model.Put(p), () => store.Put(p), stats, "put");
             }
             else if (kind < 47)
             {
                 var d = gen.Delete();
                 what = "delete " + d;
-                Same(what, () => model.DeleteRange(d), () => store.DeleteRange(d));
+                Same(what, () => model.DeleteRange(d), () => store.DeleteRange(d), stats, "delete");
             }
             else if (kind < 70)
             {
                 var t = gen.Txn(model.Current, model.CompactRev);
                 what = "txn " + t;
                 if (!Valid(() => RequestValidation.CheckTxn(t, 128))) continue;
-                Same(what, () => model.Txn(t), () => store.Txn(t));
+                Same(what, () => model.Txn(t), () => store.Txn(t), stats, "txn");
             }
             else if (kind < 74)
             {
                 long rev = rng.Next(8) == 0 ? model.Current + 1 : Math.Max(0, model.CompactRev) + rng.Next(0, (int)Math.Max(1, model.Current - model.CompactRev) + 1);
                 if (rng.Next(3) != 0) rev = Math.Max(rev, model.Current - rng.Next(6));
                 what = "compact " + rev;
-                Same(what, () => model.Compact(rev), () => store.Compact(new CompactionRequest { Revision = rev }));
+                Same(what, () => model.Compact(rev), () => store.Compact(new CompactionRequest { Revision = rev }), stats, "compact");
             }
             else
             {
                 var r = gen.Range(model.Current, model.CompactRev);
                 what = "range " + r;
-                Same(what, () => model.Range(r), () => store.Range(r));
+                Same(what, () => model.Range(r), () => store.Range(r), stats, "range");
             }
 
             // The observer saw exactly the new revision's events, once.
@@ -111,7 +113,7 @@ public sealed class PropertyTests(ITestOutputHelper output)
         }
     }
 
-    private static void Same<T>(string what, Func<T> expected, Func<T> actual)
+    private static void Same<T>(string what, Func<T> expected, Func<T> actual, Dictionary<string, int>? stats = null, string kind = "")
     {
         T? e = default, a = default;
         RpcException? ee = null, ae = null;
@@ -122,11 +124,25 @@ public sealed class PropertyTests(ITestOutputHelper output)
             Assert.True(ee is not null && ae is not null, $"{what}: expected {(object?)ee ?? e}, got {(object?)ae ?? a}");
             Assert.Equal(ee!.Status, ae!.Status);
             Assert.Equal(ee.Message, ae.Message);
+            Count(stats, kind + ":" + ae.Message);
             return;
         }
         if (!Equals(e, a))
         {
             Assert.Fail($"{what}\n expected {e}\n actual   {a}");
+        }
+        Count(stats, kind + (a is TxnResponse { Succeeded: false } ? ":failed" : ":ok"));
+        if (a is RangeResponse { More: true } || a is TxnResponse t && t.Responses.Any(x => x.ResponseRange?.More == true))
+        {
+            Count(stats, kind + ":more");
+        }
+    }
+
+    private static void Count(Dictionary<string, int>? stats, string key)
+    {
+        if (stats is not null && key.Length > 0)
+        {
+            stats[key] = stats.GetValueOrDefault(key) + 1;
         }
     }
 

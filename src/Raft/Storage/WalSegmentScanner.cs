@@ -27,6 +27,11 @@ internal sealed record WalSegmentScan(List<WalScannedRecord> Records, long Valid
 /// </list>
 /// The resynchronising search for "a good frame after X" tries every 8-aligned offset, because a
 /// damaged length field gives no reliable way to step to the next record.
+/// <para>Trade-off, deliberately on the side of stopping: if the disk persisted the pages of one
+/// unsynced multi-page write out of order (a later page reached the platter, an earlier one did not),
+/// the tail holds a good frame after a bad one and is reported as corruption although no synced record
+/// was lost. The WAL cannot tell that apart from real damage without knowing where the last completed
+/// sync ended; an operator can inspect the offset and truncate by hand.</para>
 /// </summary>
 internal static class WalSegmentScanner
 {

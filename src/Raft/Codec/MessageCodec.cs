@@ -138,7 +138,11 @@ public static class MessageCodec
     {
         var n = r.Count(minItemBytes: 1);
         var ids = new ulong[n];
-        for (var i = 0; i < n; i++) ids[i] = r.Varint();
+        for (var i = 0; i < n; i++)
+        {
+            ids[i] = r.Varint();
+            if (i > 0 && ids[i] <= ids[i - 1]) throw new MessageFormatException("member ids not strictly ascending");
+        }
         return ids;
     }
 

@@ -28,7 +28,12 @@ internal ref struct WireReader(ReadOnlyMemory<byte> owner)
             var b = span[_pos++];
             if (shift == 63 && b > 1) throw new MessageFormatException("varint overflows 64 bits");
             result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return result;
+            if (b < 0x80)
+            {
+                // Overlong encodings (a trailing zero group) would give one value two encodings.
+                if (b == 0 && shift > 0) throw new MessageFormatException("non-canonical varint");
+                return result;
+            }
         }
         throw new MessageFormatException("varint too long");
     }

@@ -1,0 +1,75 @@
+using System.Net.Security;
+
+namespace Cairn.Client;
+
+/// <summary>
+/// Settings of an <see cref="EtcdClient"/>. The defaults suit a LAN cluster; tests shorten the
+/// watch liveness bounds so failover is quick.
+/// </summary>
+public sealed class EtcdClientOptions
+{
+    /// <summary>
+    /// The members' client URLs: <c>http://host:port</c> (cleartext HTTP/2), <c>https://host:port</c>
+    /// (TLS) or bare <c>host:port</c>. The client pins the first healthy one and rotates on failure.
+    /// </summary>
+    public IList<string> Endpoints { get; set; } = new List<string>();
+
+    /// <summary>Deadline of a unary call when the caller gives none (etcdctl's --command-timeout is 5 s).</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time allowed to open a TCP (and TLS) connection to one endpoint.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an endpoint that failed is skipped when picking one (unless every endpoint failed,
+    /// then the one that failed longest ago is tried).
+    /// </summary>
+    public TimeSpan EndpointQuarantine { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// HTTP/2 keepalive PING interval on idle connections. etcd's server rejects pings closer than
+    /// its <c>--grpc-keepalive-min-time</c> (5 s) with GOAWAY, so keep this at 5 s or more.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables the pings.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a keepalive PING may go unanswered before the connection is dropped.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// When a watch stream has received nothing for this long, the client probes it: a
+    /// WatchProgressRequest on the stream plus a cheap serializable Range on the same connection.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables probing (a frozen member is then only noticed
+    /// through keepalive pings or the progress-notify bound).
+    /// </summary>
+    public TimeSpan WatchProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A probe that gets no answer (neither on the stream nor to the Range) within this time marks
+    /// the stream dead: every watch on it resumes on another endpoint.
+    /// </summary>
+    public TimeSpan WatchProbeTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The server's progress-notify interval (etcd's default is 10 minutes,
+    /// <c>--experimental-watch-progress-notify-interval</c>). A stream carrying a watch that asked
+    /// for progress notifications is declared dead when silent for
+    /// <see cref="ProgressNotifySilenceFactor"/> times this.
+    /// </summary>
+    public TimeSpan ProgressNotifyInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Multiplier of <see cref="ProgressNotifyInterval"/> giving the silence bound (default 3).</summary>
+    public double ProgressNotifySilenceFactor { get; set; } = 3;
+
+    /// <summary>Longest pause between attempts to re-open a broken watch stream when every endpoint fails.</summary>
+    public TimeSpan WatchMaxBackoff { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>TLS settings for https endpoints (client certificate, server validation), or null for the defaults.</summary>
+    public SslClientAuthenticationOptions? SslOptions { get; set; }
+
+    /// <summary>
+    /// Receives one line per notable client event (endpoint failure, watch stream opened or broken).
+    /// Called from background tasks; must be quick and thread-safe.
+    /// </summary>
+    public Action<string>? Log { get; set; }
+}

@@ -24,4 +24,11 @@ public interface IWriteObserver
 
     /// <summary>History below <paramref name="compactRevision"/> is gone.</summary>
     void OnCompact(long compactRevision);
+
+    /// <summary>
+    /// The store's whole state was replaced by a snapshot (<see cref="KvStore.Restore"/>): it is now at
+    /// <paramref name="revision"/> with history from <paramref name="compactRevision"/>. Watchers must
+    /// re-read what they have not yet delivered from the new history (or be cancelled as compacted).
+    /// </summary>
+    void OnRestore(long revision, long compactRevision) { }
 }

@@ -60,7 +60,7 @@ public sealed class MemoryStorage : IRaftStorage
             size += (ulong)_entries[start + n].Size;
             if (n > 0 && size > maxBytes) break;
         }
-        entries = _entries.GetRange(start, n).ToArray();
+        entries = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_entries).Slice(start, n).ToArray();
         return StorageStatus.Ok;
     }
 

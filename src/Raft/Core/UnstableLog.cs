@@ -89,12 +89,12 @@ internal sealed class UnstableLog
         foreach (var e in entries) _entries.Add(e);
     }
 
-    public Entry[] ToArray() => _entries.ToArray();
+    public Entry[] ToArray() => _entries.Count == 0 ? [] : _entries.ToArray();
 
     public Entry[] Slice(ulong low, ulong high)
     {
         if (low < Offset || high > Offset + (ulong)_entries.Count || low > high)
             throw new InvalidOperationException($"unstable slice [{low},{high}) out of [{Offset},{Offset + (ulong)_entries.Count})");
-        return _entries.GetRange((int)(low - Offset), (int)(high - low)).ToArray();
+        return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_entries).Slice((int)(low - Offset), (int)(high - low)).ToArray();
     }
 }

@@ -1,25 +1,31 @@
 using Cairn.Mvcc;
+using Cairn.Node.Replication;
 using Cairn.Protocol;
+using Cairn.Raft;
 using Cairnpb;
 using Google.Protobuf;
 
 namespace Cairn.Node;
 
 /// <summary>
-/// Applies committed commands to the MVCC store, in log order, on the apply thread. This is the
-/// one place where replicated state changes: every member runs it on the same entries and so
-/// reaches the same state. Writes flow through the store's observer, which notifies watchers.
+/// The member's state machine: applies committed commands to the MVCC store, leases and member
+/// list, in log order, on the consensus loop. This is the one place replicated state changes:
+/// every member runs it on the same entries and so reaches the same state. Store writes flow
+/// through the store's observer, which notifies watchers, before the waiting caller is answered.
 /// </summary>
-internal sealed class Applier(KvStore store, Lessor lessor, ulong memberId, ApplyWaiters waiters)
+internal sealed class Applier(KvStore store, Lessor lessor, ClusterMembers members, ulong memberId, ApplyWaiters waiters) : IStateMachine
 {
-    /// <summary>The last log index applied (persisted with snapshots so restarts skip applied entries).</summary>
+    /// <inheritdoc />
     public ulong AppliedIndex { get; private set; }
 
-    /// <summary>Applies one committed entry and answers its waiter if it was proposed here.</summary>
+    /// <summary>Raised after a membership change or restore was applied (the transport re-reads peers).</summary>
+    public event Action? MembershipChanged;
+
+    /// <inheritdoc />
     public void Apply(ulong index, ReadOnlyMemory<byte> data)
     {
         if (index <= AppliedIndex)
-            return;
+            return; // applied before a restart: the snapshot already holds it
         AppliedIndex = index;
         if (data.IsEmpty)
             return; // a new leader's empty entry
@@ -49,14 +55,48 @@ internal sealed class Applier(KvStore store, Lessor lessor, ulong memberId, Appl
             waiters.Complete(request.Id, response, error);
     }
 
-    private IMessage Execute(InternalRequest request) => request.RequestCase switch
+    /// <inheritdoc />
+    public void ApplyConfChange(ulong index, ConfChange change, ConfState state)
     {
-        InternalRequest.RequestOneofCase.Put => store.Put(request.Put),
-        InternalRequest.RequestOneofCase.DeleteRange => store.DeleteRange(request.DeleteRange),
-        InternalRequest.RequestOneofCase.Txn => store.Txn(request.Txn),
-        InternalRequest.RequestOneofCase.Compaction => store.Compact(request.Compaction),
-        InternalRequest.RequestOneofCase.LeaseGrant => lessor.ApplyGrant(request.LeaseGrant),
-        InternalRequest.RequestOneofCase.LeaseRevoke => lessor.ApplyRevoke(request.LeaseRevoke),
-        _ => throw new RpcException(StatusCode.Unimplemented, $"cairn: unsupported command {request.RequestCase}"),
-    };
+        if (index <= AppliedIndex)
+            return;
+        AppliedIndex = index;
+        members.ApplyConfChange(change);
+        MembershipChanged?.Invoke();
+    }
+
+    /// <inheritdoc />
+    public byte[] TakeSnapshot() => StateSnapshot.Write(AppliedIndex, members, lessor, store);
+
+    /// <inheritdoc />
+    public void RestoreSnapshot(ulong index, ReadOnlyMemory<byte> data)
+    {
+        if (!data.IsEmpty)
+            StateSnapshot.Read(data, members, lessor, store);
+        AppliedIndex = index;
+        MembershipChanged?.Invoke();
+    }
+
+    private IMessage Execute(InternalRequest request)
+    {
+        switch (request.RequestCase)
+        {
+            case InternalRequest.RequestOneofCase.Put: return store.Put(request.Put);
+            case InternalRequest.RequestOneofCase.DeleteRange: return store.DeleteRange(request.DeleteRange);
+            case InternalRequest.RequestOneofCase.Txn: return store.Txn(request.Txn);
+            case InternalRequest.RequestOneofCase.Compaction: return store.Compact(request.Compaction);
+            case InternalRequest.RequestOneofCase.LeaseGrant: return lessor.ApplyGrant(request.LeaseGrant);
+            case InternalRequest.RequestOneofCase.LeaseRevoke: return lessor.ApplyRevoke(request.LeaseRevoke);
+            case InternalRequest.RequestOneofCase.MemberAttributes:
+                members.ApplyAttributes(request.MemberAttributes);
+                return new Etcdserverpb.MemberListResponse();
+            case InternalRequest.RequestOneofCase.MemberUpdate:
+                if (!members.ApplyUpdate(request.MemberUpdate))
+                    throw new RpcException(StatusCode.NotFound, "etcdserver: member not found");
+                MembershipChanged?.Invoke();
+                return new Etcdserverpb.MemberUpdateResponse();
+            default:
+                throw new RpcException(StatusCode.Unimplemented, $"cairn: unsupported command {request.RequestCase}");
+        }
+    }
 }

@@ -1,17 +1,29 @@
+using Cairn.Node.Replication;
+using Cairn.Raft;
+
 namespace Cairn.Node;
 
 /// <summary>
 /// What the member needs from replication: order proposals into one log and hand every
-/// committed entry, in log order, to the apply callback. The single-member
-/// <see cref="LocalConsensus"/> and the Raft-backed implementation both honour it.
+/// committed entry, in log order, to the state machine. <see cref="RaftConsensus"/> implements it;
+/// the seam keeps the request path (Member) independent of how ordering is achieved.
 /// </summary>
 public interface IConsensus : IAsyncDisposable
 {
     /// <summary>
-    /// Starts delivering committed entries to <paramref name="apply"/>, one at a time, in order,
-    /// on one thread. Entries delivered before a restart are not delivered again.
+    /// Restores <paramref name="machine"/> from durable state, then delivers committed entries to
+    /// it, one at a time, in order, on one thread.
     /// </summary>
-    void Start(Action<ulong, ReadOnlyMemory<byte>> apply);
+    void Start(IStateMachine machine);
+
+    /// <summary>Proposes a membership change; completes when it entered the log (not when applied).</summary>
+    Task ProposeConfChangeAsync(ConfChange change, CancellationToken cancellationToken);
+
+    /// <summary>Moves leadership to <paramref name="target"/>; completes once it leads.</summary>
+    Task TransferLeadershipAsync(ulong target, CancellationToken cancellationToken);
+
+    /// <summary>True when this member is a non-voting learner.</summary>
+    bool IsLearner { get; }
 
     /// <summary>
     /// Offers a command for the log. Completes when the command is accepted for ordering (not

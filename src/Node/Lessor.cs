@@ -141,6 +141,24 @@ internal sealed class Lessor
         return response;
     }
 
+    /// <summary>Every lease as (id, granted TTL), ascending by id: the replicated part, for snapshots.</summary>
+    public List<(long Id, long Ttl)> Snapshot()
+    {
+        lock (_lock)
+            return _leases.Values.OrderBy(l => l.Id).Select(l => (l.Id, l.Ttl)).ToList();
+    }
+
+    /// <summary>Replaces every lease from a snapshot; each clock restarts (a restore never shortens a lease).</summary>
+    public void Restore(IEnumerable<(long Id, long Ttl)> leases)
+    {
+        lock (_lock)
+        {
+            _leases.Clear();
+            foreach (var (id, ttl) in leases)
+                _leases[id] = new Lease(id, ttl) { ExpiresAtTicks = Deadline(ttl) };
+        }
+    }
+
     /// <summary>Leases whose clock ran out (the leader proposes their revocation). Bounded by <paramref name="max"/>.</summary>
     public List<long> Expired(int max)
     {

@@ -21,11 +21,29 @@ public sealed partial class Member
     /// <summary>
     /// Cancelled when this member has been without a leader for three election timeouts (etcd's
     /// monitor for WithRequireLeader streams); a fresh token is issued once a leader is back.
-    /// A single member is its own leader, so its token never fires.
     /// </summary>
     public CancellationToken LeaderLostToken => _leaderLost.Token;
 
     private CancellationTokenSource _leaderLost = new();
+    private int _checksWithoutLeader;
+
+    /// <summary>
+    /// One check of etcd's require-leader monitor, run every election timeout: after three checks
+    /// in a row without a leader, streams that asked for one are ended with "etcdserver: no leader".
+    /// </summary>
+    public void CheckLeader()
+    {
+        if (Consensus.LeaderId != 0)
+        {
+            _checksWithoutLeader = 0;
+            if (_leaderLost.IsCancellationRequested)
+                Interlocked.Exchange(ref _leaderLost, new CancellationTokenSource()).Dispose();
+            return;
+        }
+
+        if (++_checksWithoutLeader == 3)
+            _leaderLost.Cancel();
+    }
 
     /// <summary>Status of this member (etcdctl endpoint status).</summary>
     public StatusResponse Status()
@@ -41,7 +59,7 @@ public sealed partial class Member
             RaftIndex = Consensus.CommitIndex,
             RaftTerm = Consensus.Term,
             RaftAppliedIndex = Consensus.AppliedIndex,
-            IsLearner = false,
+            IsLearner = Consensus.IsLearner,
             DbSizeQuota = Config.QuotaBackendBytes,
         };
         if (Consensus.LeaderId == 0)
@@ -77,23 +95,4 @@ public sealed partial class Member
         return new AlarmResponse { Header = Header(Store.Revision) };
     }
 
-    /// <summary>The members as this member knows them.</summary>
-    public MemberListResponse MemberList()
-    {
-        var response = new MemberListResponse { Header = Header(Store.Revision) };
-        foreach (var (name, peers) in Config.InitialCluster.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            var member = new Etcdserverpb.Member
-            {
-                ID = MemberIdentity.MemberId(peers, Config.InitialClusterToken),
-                Name = name,
-            };
-            member.PeerURLs.AddRange(peers.Select(u => u.ToString().TrimEnd('/')));
-            if (name == Config.Name)
-                member.ClientURLs.AddRange(Config.AdvertiseClientUrls.Select(u => u.ToString().TrimEnd('/')));
-            response.Members.Add(member);
-        }
-
-        return response;
-    }
 }

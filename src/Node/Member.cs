@@ -19,15 +19,16 @@ public sealed partial class Member : IAsyncDisposable
     private readonly Applier _applier;
 
     /// <summary>Creates the member; <see cref="Start"/> begins applying.</summary>
-    internal Member(MemberConfig config, KvStore store, Lessor lessor, IConsensus consensus, ulong memberId, ulong clusterId)
+    internal Member(MemberConfig config, KvStore store, Lessor lessor, ClusterMembers members, IConsensus consensus, ulong memberId, ulong clusterId)
     {
         Lessor = lessor;
+        Members = members;
         Config = config;
         Store = store;
         Consensus = consensus;
         MemberId = memberId;
         ClusterId = clusterId;
-        _applier = new Applier(store, lessor, memberId, _waiters);
+        _applier = new Applier(store, lessor, members, memberId, _waiters);
     }
 
     /// <summary>The configuration the member started with.</summary>
@@ -39,6 +40,12 @@ public sealed partial class Member : IAsyncDisposable
     /// <summary>Leases of this member's store.</summary>
     internal Lessor Lessor { get; }
 
+    /// <summary>The replicated member list.</summary>
+    internal ClusterMembers Members { get; }
+
+    /// <summary>The state machine the consensus applies to.</summary>
+    internal Applier StateMachine => _applier;
+
     /// <summary>The ordering of writes (single-member or Raft).</summary>
     public IConsensus Consensus { get; }
 
@@ -48,8 +55,11 @@ public sealed partial class Member : IAsyncDisposable
     /// <summary>The cluster's id.</summary>
     public ulong ClusterId { get; }
 
+    /// <summary>How long a write waits for its apply (etcd: 5 s + 2 election timeouts).</summary>
+    public TimeSpan RequestTimeout => TimeSpan.FromSeconds(5) + TimeSpan.FromMilliseconds(2 * Config.ElectionTimeoutMs);
+
     /// <summary>Starts applying committed entries.</summary>
-    public void Start() => Consensus.Start(_applier.Apply);
+    public void Start() => Consensus.Start(_applier);
 
     /// <summary>A response header for this member at the given store revision.</summary>
     public ResponseHeader Header(long revision) => new()
@@ -87,8 +97,18 @@ public sealed partial class Member : IAsyncDisposable
         }
 
         // Once proposed, the entry may still apply after the caller gives up; the waiter then
-        // completes unobserved, which is harmless.
-        var response = await applied.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // completes unobserved, which is harmless. A proposal lost with a leader change never
+        // applies: the timeout turns that into etcd's "request timed out" (outcome unknown).
+        IMessage response;
+        try
+        {
+            response = await applied.WaitAsync(RequestTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _waiters.Cancel(id, EtcdErrors.Timeout());
+            throw EtcdErrors.Timeout();
+        }
         StampHeader(response);
         return (T)response;
     }

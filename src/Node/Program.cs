@@ -1,6 +1,7 @@
 using Cairn.Grpc;
 using Cairn.Mvcc;
 using Cairn.Node;
+using Cairn.Node.Replication;
 using Cairn.Node.Services;
 using Cairn.Watch;
 using Microsoft.AspNetCore.Builder;
@@ -48,15 +49,45 @@ var tls = config.CertFile is not null && config.KeyFile is not null
     : null;
 builder.WebHost.ConfigureKestrel(k => GrpcKestrel.Configure(k, config.ListenClientUrls, tls));
 
-var memberId = MemberIdentity.MemberId(config.InitialAdvertisePeerUrls, config.InitialClusterToken);
-var clusterId = MemberIdentity.ClusterId(config.InitialCluster.Values.Select(p => MemberIdentity.MemberId(p, config.InitialClusterToken)));
+var memberIds = config.InitialCluster.ToDictionary(kv => kv.Key, kv => MemberIdentity.MemberId(kv.Value, config.InitialClusterToken));
+var memberId = memberIds[config.Name];
+var clusterId = MemberIdentity.ClusterId(memberIds.Values);
 // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
 var lessor = new Lessor((long)Math.Ceiling(1.5 * config.ElectionTimeoutMs / 1000.0));
 var store = new KvStore(new MvccOptions { MaxTxnOps = config.MaxTxnOps, LeaseExists = lessor.Exists });
 lessor.Attach(store);
 using var watchable = new WatchableStore(store);
-var member = new Member(config, store, lessor, new LocalConsensus(memberId), memberId, clusterId);
+var members = new ClusterMembers();
+var joining = config.InitialClusterState == "existing";
+if (!joining)
+{
+    // The founders' list, identical on every founder; a joiner learns it from the leader's snapshot.
+    members.Initialize(config.InitialCluster.Select(kv =>
+    {
+        var m = new Etcdserverpb.Member { ID = memberIds[kv.Key], Name = kv.Key };
+        m.PeerURLs.AddRange(kv.Value.Select(u => u.ToString().TrimEnd('/')));
+        return m;
+    }));
+}
+
+var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
+var consensus = new RaftConsensus(new RaftConsensusOptions
+{
+    MemberId = memberId,
+    ClusterId = clusterId,
+    DataDir = config.DataDir,
+    ListenPeerUrl = config.ListenPeerUrls[0],
+    InitialVoters = [.. memberIds.Values],
+    InitialPeers = config.InitialCluster.ToDictionary(kv => memberIds[kv.Key], kv => kv.Value),
+    JoinExisting = joining,
+    HeartbeatInterval = TimeSpan.FromMilliseconds(config.HeartbeatIntervalMs),
+    ElectionTimeout = TimeSpan.FromMilliseconds(config.ElectionTimeoutMs),
+    SnapshotCount = config.SnapshotCount,
+}, loggerFactory.CreateLogger("Cairn.Raft"));
+var member = new Member(config, store, lessor, members, consensus, memberId, clusterId);
+member.StateMachine.MembershipChanged += () => consensus.SyncPeers(members.PeerUrls);
 builder.Services.AddSingleton(member);
+builder.Services.AddHostedService<MemberBackgroundService>();
 builder.Services.AddHostedService<LeaseExpiryService>();
 
 var app = builder.Build();
@@ -68,7 +99,18 @@ MaintenanceService.Map(registry, member);
 ClusterService.Map(registry, member);
 app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = config.MaxRequestBytes + 512 * 1024 });
 
-member.Start();
+try
+{
+    member.Start();
+}
+catch (Exception e) when (e is IOException or InvalidDataException or Cairn.Raft.Storage.WalCorruptException)
+{
+    Console.Error.WriteLine($"cairn: cannot open the data dir \"{config.DataDir}\": {e.Message}");
+    return 1;
+}
+
+var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+consensus.Removed += () => lifetime.StopApplication();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cairn.Node");
 NodeLog.Serving(log, config.Name, memberId, clusterId, string.Join(",", config.ListenClientUrls), config.DataDir);
 await app.RunAsync().ConfigureAwait(false);

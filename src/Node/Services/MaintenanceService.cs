@@ -1,5 +1,4 @@
 using Cairn.Grpc;
-using Cairn.Protocol;
 using Etcdserverpb;
 using Google.Protobuf;
 using static Cairn.Node.Services.ServiceRegistration;
@@ -20,10 +19,7 @@ internal static class MaintenanceService
         Unary<AlarmRequest, AlarmResponse>(registry, member, "/etcdserverpb.Maintenance/Alarm", AlarmRequest.Parser, member.Alarm);
         Unary<DefragmentRequest, DefragmentResponse>(registry, member, "/etcdserverpb.Maintenance/Defragment", DefragmentRequest.Parser,
             _ => new DefragmentResponse { Header = member.Header(member.Store.Revision) });
-        Unary<MoveLeaderRequest, MoveLeaderResponse>(registry, member, "/etcdserverpb.Maintenance/MoveLeader", MoveLeaderRequest.Parser,
-            request => request.TargetID == member.MemberId
-                ? new MoveLeaderResponse { Header = member.Header(member.Store.Revision) }
-                : throw new RpcException(StatusCode.FailedPrecondition, "etcdserver: bad leader transferee"));
+        Unary<MoveLeaderRequest, MoveLeaderResponse>(registry, member, "/etcdserverpb.Maintenance/MoveLeader", MoveLeaderRequest.Parser, member.MoveLeaderAsync);
         registry.AddServerStreaming<SnapshotRequest, SnapshotResponse>("/etcdserverpb.Maintenance/Snapshot", SnapshotRequest.Parser,
             async (_, writer, context) =>
             {

@@ -1,0 +1,25 @@
+using Cairn.Raft;
+
+namespace Cairn.Node.Replication;
+
+/// <summary>
+/// The replicated state as the consensus sees it. Every method runs on the consensus loop's
+/// thread, in log order, so implementations need no locking against each other.
+/// </summary>
+public interface IStateMachine
+{
+    /// <summary>The highest log index whose effect the state holds.</summary>
+    ulong AppliedIndex { get; }
+
+    /// <summary>Applies one committed command (an empty one is a new leader's no-op; skip it but count it).</summary>
+    void Apply(ulong index, ReadOnlyMemory<byte> command);
+
+    /// <summary>Applies a committed membership change after Raft took it into its configuration.</summary>
+    void ApplyConfChange(ulong index, ConfChange change, ConfState state);
+
+    /// <summary>The whole state as of <see cref="AppliedIndex"/>, for a snapshot.</summary>
+    byte[] TakeSnapshot();
+
+    /// <summary>Replaces the whole state with a snapshot's (taken by <see cref="TakeSnapshot"/> on some member) at <paramref name="index"/>.</summary>
+    void RestoreSnapshot(ulong index, ReadOnlyMemory<byte> data);
+}

@@ -1,0 +1,138 @@
+using Cairn.Raft;
+
+
+namespace Cairn.Node.Replication;
+
+public sealed partial class RaftConsensus
+{
+    // The order below is the contract written on Ready: immediate messages, persist (snapshot,
+    // entries, hard state; one fsync), messages that promise durability, apply, reads, Advance.
+    private void ProcessReady(Ready ready)
+    {
+        if (ready.SoftState is { } soft)
+        {
+            var previous = Volatile.Read(ref _leaderId);
+            Volatile.Write(ref _leaderId, soft.Leader);
+            if (previous != soft.Leader)
+                ConsensusLog.LeaderChanged(_logger, soft.Leader, _node.Term, soft.Role.ToString());
+        }
+
+        Send(ready.Messages);
+
+        if (ready.Snapshot is { } snapshot)
+            PersistSnapshot(snapshot);
+        if (ready.Entries.Count > 0 || ready.HardState is not null)
+        {
+            _wal.Append(ready.HardState, ready.Entries is Entry[] array ? array : [.. ready.Entries]);
+            if (ready.MustSync)
+                _wal.Sync();
+        }
+
+        _storage.Append(ready.Entries);
+        if (ready.HardState is { } hard)
+        {
+            _storage.SetHardState(hard);
+            Volatile.Write(ref _term, hard.Term);
+            Volatile.Write(ref _commit, hard.Commit);
+        }
+
+        Send(ready.MessagesAfterPersist);
+
+        if (ready.Snapshot is { } restored)
+        {
+            _machine.RestoreSnapshot(restored.Metadata.Index, restored.Data);
+            _lastSnapshotIndex = restored.Metadata.Index;
+            UpdateLearnerFlag(restored.Metadata.ConfState);
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            if (entry.Index <= _machine.AppliedIndex)
+                continue; // already in the restored state
+            if (entry.Type == EntryType.ConfChange)
+                ApplyConfChange(entry);
+            else
+                _machine.Apply(entry.Index, entry.Data);
+        }
+
+        foreach (var read in ready.ReadStates)
+            OnReadState(read);
+
+        _node.Advance(ready);
+    }
+
+    private void ApplyConfChange(Entry entry)
+    {
+        if (entry.Data.IsEmpty)
+        {
+            _machine.Apply(entry.Index, ReadOnlyMemory<byte>.Empty);
+            return;
+        }
+
+        var change = ConfChangeCodec.Decode(entry.Data.Span);
+        var state = _node.ApplyConfChange(change);
+        _machine.ApplyConfChange(entry.Index, change, state);
+        UpdateLearnerFlag(state);
+        if (change.Type == ConfChangeType.RemoveMember && change.MemberId == _options.MemberId)
+        {
+            ConsensusLog.RemovedFromCluster(_logger);
+            Removed?.Invoke();
+        }
+    }
+
+    private void UpdateLearnerFlag(ConfState state) => IsLearner = state.Learners.Contains(_options.MemberId);
+
+    private void Send(IReadOnlyList<Message> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (message.Type == MessageType.Snapshot && message.Snapshot is { } snapshot)
+            {
+                SendSnapshot(message, snapshot);
+                continue;
+            }
+
+            _transport.Send(message.To, MessageCodec.Encode(message));
+        }
+    }
+
+    // Snapshots travel on their own connection so they never delay heartbeats; the core must hear
+    // how it went (ReportSnapshot) before it probes that follower again.
+    private void SendSnapshot(Message message, Snapshot snapshot)
+    {
+        var header = new Message
+        {
+            Type = message.Type,
+            To = message.To,
+            From = message.From,
+            Term = message.Term,
+            LogTerm = message.LogTerm,
+            Index = message.Index,
+            Commit = message.Commit,
+            Snapshot = snapshot with { Data = ReadOnlyMemory<byte>.Empty },
+        };
+        var encoded = MessageCodec.Encode(header);
+        var to = message.To;
+        _ = Task.Run(async () =>
+        {
+            var ok = false;
+            try
+            {
+                using var data = new MemoryStream(snapshot.Data.ToArray(), writable: false);
+                await _transport.SendSnapshotAsync(to, data, encoded, _stop.Token).ConfigureAwait(false);
+                ok = true;
+                ConsensusLog.SnapshotSent(_logger, to, snapshot.Metadata.Index);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                ConsensusLog.SnapshotSendFailed(_logger, to, e.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            _inbox.Writer.TryWrite(new PeerStatusInput(to, ok));
+        });
+    }
+}

@@ -1,0 +1,71 @@
+using System.Buffers.Binary;
+using Cairn.Mvcc;
+using Etcdserverpb;
+
+namespace Cairn.Node;
+
+/// <summary>
+/// The member's replicated state as one byte string — what a Raft snapshot carries:
+/// <code>
+/// "CAIRNST1" | applied index u64 | members: len i32 + MemberListResponse | leases: count i32 + (id i64, ttl i64)* | MVCC snapshot (to the end)
+/// </code>
+/// Big-endian. The MVCC part has its own checksum; the snapshot file around all of it has another.
+/// </summary>
+internal static class StateSnapshot
+{
+    private static ReadOnlySpan<byte> Magic => "CAIRNST1"u8;
+
+    public static byte[] Write(ulong applied, ClusterMembers members, Lessor lessor, KvStore store)
+    {
+        using var output = new MemoryStream();
+        Span<byte> buffer = stackalloc byte[16];
+        output.Write(Magic);
+        BinaryPrimitives.WriteUInt64BigEndian(buffer, applied);
+        output.Write(buffer[..8]);
+        var list = members.Serialize();
+        BinaryPrimitives.WriteInt32BigEndian(buffer, list.Length);
+        output.Write(buffer[..4]);
+        output.Write(list);
+        var leases = lessor.Snapshot();
+        BinaryPrimitives.WriteInt32BigEndian(buffer, leases.Count);
+        output.Write(buffer[..4]);
+        foreach (var (id, ttl) in leases)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(buffer, id);
+            BinaryPrimitives.WriteInt64BigEndian(buffer[8..], ttl);
+            output.Write(buffer);
+        }
+
+        store.WriteSnapshot(output);
+        return output.ToArray();
+    }
+
+    /// <summary>Restores members, leases and the store; returns the applied index the state reflects.</summary>
+    public static ulong Read(ReadOnlyMemory<byte> data, ClusterMembers members, Lessor lessor, KvStore store)
+    {
+        var span = data.Span;
+        if (span.Length < 24 || !span[..8].SequenceEqual(Magic))
+            throw new InvalidDataException("not a Cairn state snapshot");
+        var applied = BinaryPrimitives.ReadUInt64BigEndian(span[8..]);
+        var listLength = BinaryPrimitives.ReadInt32BigEndian(span[16..]);
+        var offset = 20;
+        if (listLength < 0 || offset + listLength + 4 > span.Length)
+            throw new InvalidDataException("state snapshot: member list out of bounds");
+        var list = MemberListResponse.Parser.ParseFrom(span.Slice(offset, listLength));
+        offset += listLength;
+        var count = BinaryPrimitives.ReadInt32BigEndian(span[offset..]);
+        offset += 4;
+        if (count < 0 || offset + 16L * count > span.Length)
+            throw new InvalidDataException("state snapshot: leases out of bounds");
+        var leases = new List<(long, long)>(count);
+        for (var i = 0; i < count; i++, offset += 16)
+            leases.Add((BinaryPrimitives.ReadInt64BigEndian(span[offset..]), BinaryPrimitives.ReadInt64BigEndian(span[(offset + 8)..])));
+
+        // Parse the store first: if it is corrupt, nothing has changed yet.
+        using var kv = new MemoryStream(data[offset..].ToArray(), writable: false);
+        store.Restore(kv);
+        members.Restore(list);
+        lessor.Restore(leases);
+        return applied;
+    }
+}

@@ -124,6 +124,40 @@ public class PeerTransportProtocolTests
     }
 
     [Fact]
+    public async Task SilentClient_IsCutOffAtTheHandshakeTimeout()
+    {
+        var options = new PeerTransportOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(200), Log = Logger.Write };
+        await using var b = new PeerTransport(0x86, Cluster, AnyPort, (_, _) => { }, options: options);
+        using Socket silent = RawConnect(b);
+        silent.Send(new byte[10]); // part of a preamble, then nothing
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(ClosedByPeer(silent));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), $"closed after {sw.Elapsed}");
+    }
+
+    [Fact]
+    public async Task DeadPeer_ReconnectAttemptsAreSpacedByBackoff()
+    {
+        var options = new PeerTransportOptions { MinReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromSeconds(1), Log = Logger.Write };
+        int reports = 0;
+        await using var a = new PeerTransport(0x87, Cluster, AnyPort, (_, _) => { }, options: options);
+        a.PeerUnreachable += _ => Interlocked.Increment(ref reports);
+        a.AddPeer(0x88, [Url(FreePort())]);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            a.Send(0x88, Message(0x87, 0)); // keep work queued so the writer keeps trying
+            Thread.Sleep(5);
+        }
+
+        // 50+100+200+400+800 ms covers ~1.5 s, then one attempt per second: about 6-7 attempts in 2 s,
+        // against ~400 if every send (or a fixed 5 ms loop) triggered a dial.
+        long failures = a.GetPeerStats(0x88)!.Value.ConnectFailures;
+        Assert.InRange(failures, 3, 9);
+        Assert.Equal(failures, Volatile.Read(ref reports));
+    }
+
+    [Fact]
     public async Task OversizedSend_IsDroppedAtTheSender_AndTheConnectionSurvives()
     {
         var inbox = new MessageRecorder();

@@ -21,15 +21,20 @@ public sealed record WalTailTruncation(string FilePath, long Offset, long Discar
 /// <c>Snapshot.Index + 1</c>, with overwrites applied: appending an entry at index i discarded every
 /// earlier-written entry at index i or above (a new leader's conflicting suffix). Their
 /// <see cref="Entry.Data"/> are slices of the segment buffers read at open, so holding an entry keeps
-/// its segment's buffer alive.
+/// its segment's buffer alive. Entries below the snapshot that the WAL still holds are kept too, for
+/// <see cref="TryGetEntriesAfter"/>.
 /// </remarks>
 public sealed class WalReplay
 {
-    internal WalReplay(HardState hardState, WalSnapshotMarker snapshot, IReadOnlyList<Entry> entries, WalTailTruncation? truncated)
+    private readonly List<Entry> _retained;
+
+    internal WalReplay(HardState hardState, WalSnapshotMarker snapshot, List<Entry> retained, WalTailTruncation? truncated)
     {
         HardState = hardState;
         Snapshot = snapshot;
-        Entries = entries;
+        _retained = retained;
+        int after = retained.FindIndex(e => e.Index > snapshot.Index);
+        Entries = after < 0 ? Array.Empty<Entry>() : after == 0 ? retained : retained.GetRange(after, retained.Count - after);
         TruncatedTail = truncated;
     }
 
@@ -47,4 +52,27 @@ public sealed class WalReplay
 
     /// <summary>Set when a torn tail was cut off during open; null for a clean log.</summary>
     public WalTailTruncation? TruncatedTail { get; }
+
+    /// <summary>
+    /// The log after an OLDER snapshot (<paramref name="index"/>, <paramref name="term"/>) — for when the
+    /// newest snapshot file is corrupt and the member falls back to the previous one. Succeeds only if
+    /// the WAL still holds every entry from <paramref name="index"/> + 1 on (segments were not released
+    /// past it) and they belong to that snapshot's history.
+    /// </summary>
+    public bool TryGetEntriesAfter(ulong index, ulong term, out IReadOnlyList<Entry> entries)
+    {
+        entries = Array.Empty<Entry>();
+        if (index == Snapshot.Index)
+        {
+            if (term != Snapshot.Term) return false;
+            entries = Entries;
+            return true;
+        }
+        if (index > LastIndex) return false;
+        if (_retained.Count == 0 || _retained[0].Index > index + 1) return false;
+        if (index >= _retained[0].Index && _retained[(int)(index - _retained[0].Index)].Term != term) return false;
+        int from = (int)(index + 1 - _retained[0].Index);
+        entries = _retained.GetRange(from, _retained.Count - from);
+        return true;
+    }
 }

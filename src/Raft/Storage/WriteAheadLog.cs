@@ -124,7 +124,7 @@ public sealed class WriteAheadLog : IDisposable
             if (segments.Count == 0)
             {
                 var wal = CreateFresh(dir, options, lockFile);
-                replay = new WalReplay(HardState.Empty, default, Array.Empty<Entry>(), null);
+                replay = new WalReplay(HardState.Empty, default, [], null);
                 return wal;
             }
             return OpenExisting(dir, options, lockFile, segments, out replay);
@@ -461,7 +461,7 @@ public sealed class WriteAheadLog : IDisposable
             _spare.GetAwaiter().GetResult().Dispose();
             File.Delete(_sparePath!);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // The spare never held records; a leftover is deleted by the next Open.
         }
@@ -567,8 +567,16 @@ public sealed class WriteAheadLog : IDisposable
                         var m = new WalSnapshotMarker(BinaryPrimitives.ReadUInt64LittleEndian(p), BinaryPrimitives.ReadUInt64LittleEndian(p[8..]));
                         if (m.Index < Marker.Index) throw Bad(seg, r, $"snapshot marker {m.Index} goes back from {Marker.Index}");
                         Marker = m;
-                        int keep = Entries.FindIndex(e => e.Index > m.Index);
-                        Entries.RemoveRange(0, keep < 0 ? Entries.Count : keep);
+                        // Entries up to the marker are kept (for WalReplay.TryGetEntriesAfter, the fallback
+                        // to an older snapshot) only while they provably belong to the snapshot's history:
+                        // the log holds (m.Index, m.Term) itself, so by Log Matching everything before
+                        // agrees with it. A snapshot from a leader that does not match replaces them.
+                        if (Entries.Count > 0 && m.Index >= Entries[0].Index)
+                        {
+                            ulong at = m.Index - Entries[0].Index;
+                            if (m.Index > Entries[^1].Index) Entries.Clear();
+                            else if (Entries[(int)at].Term != m.Term) Entries.RemoveRange(0, (int)at + 1);
+                        }
                         if (m.Index > LastIndex) LastIndex = m.Index;
                         break;
                     }
@@ -606,9 +614,10 @@ public sealed class WriteAheadLog : IDisposable
 
         public void Finish(string lastPath)
         {
-            if (Entries.Count > 0 ? Entries[0].Index != Marker.Index + 1 : LastIndex != Marker.Index)
+            int after = Entries.FindIndex(e => e.Index > Marker.Index);
+            if (after >= 0 ? Entries[after].Index != Marker.Index + 1 : LastIndex != Marker.Index)
                 throw new WalCorruptException(lastPath, 0,
-                    $"entries between snapshot {Marker.Index} and {(Entries.Count > 0 ? Entries[0].Index : LastIndex + 1)} are missing (released segment?)");
+                    $"entries between snapshot {Marker.Index} and {(after >= 0 ? Entries[after].Index : LastIndex + 1)} are missing (released segment?)");
         }
 
         private static WalCorruptException Bad(Segment seg, WalScannedRecord r, string reason) => new(seg.Path, r.Offset, reason);

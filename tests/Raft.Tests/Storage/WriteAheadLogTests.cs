@@ -234,4 +234,57 @@ public class WriteAheadLogTests
             Assert.Empty(Directory.GetFiles(dir.Sub("wal"), "*.tmp"));
         }
     }
+
+    [Fact]
+    public void EntriesAfterAnOlderSnapshotAreAvailableUntilReleased()
+    {
+        using var dir = new TempDir();
+        var d = new WalDriver(9);
+        using (var wal = WriteAheadLog.Open(dir.Sub("wal"), Small, out _))
+        {
+            for (ulong i = 1; i <= 60; i += 10) { d.Append(wal, null, d.MakeEntries(i, 10, 1, 400)); wal.Sync(); }
+            d.Marker(wal, 20, 1);
+            d.Marker(wal, 40, 1);
+            wal.ReleaseBefore(21); // keep what the older snapshot (20) needs
+        }
+        using (var wal = WriteAheadLog.Open(dir.Sub("wal"), Small, out WalReplay replay))
+        {
+            d.Model.AssertMatches(replay);
+            Assert.True(replay.TryGetEntriesAfter(20, 1, out IReadOnlyList<Entry> older));
+            Assert.Equal(Enumerable.Range(21, 40).Select(i => (ulong)i), older.Select(e => e.Index));
+            Assert.False(replay.TryGetEntriesAfter(25, 2, out _)); // entry 25 has term 1: not that history
+            Assert.True(replay.TryGetEntriesAfter(40, 1, out IReadOnlyList<Entry> newest));
+            Assert.Equal(replay.Entries, newest);
+            ulong oldest = wal.Segments[0].FirstIndex;
+            Assert.InRange(oldest, 2UL, 21UL); // something was released, but not what snapshot 20 needs
+            Assert.False(replay.TryGetEntriesAfter(oldest - 2, 1, out _)); // released
+            Assert.True(replay.TryGetEntriesAfter(oldest - 1, 1, out _));
+            wal.ReleaseBefore(41);
+        }
+        using (WriteAheadLog.Open(dir.Sub("wal"), Small, out WalReplay replay))
+        {
+            d.Model.AssertMatches(replay);
+            Assert.False(replay.TryGetEntriesAfter(20, 1, out _));
+        }
+    }
+
+    [Fact]
+    public void ALeadersSnapshotThatDoesNotMatchTheLogHidesTheOldPrefix()
+    {
+        using var dir = new TempDir();
+        var d = new WalDriver(10);
+        using (var wal = WriteAheadLog.Open(dir.Sub("wal"), Small, out _))
+        {
+            d.Append(wal, null, d.MakeEntries(1, 10, 1));
+            d.Marker(wal, 8, 2); // the leader's entry 8 has term 2: our 1..8 are not its history
+            d.Append(wal, null, d.MakeEntries(9, 2, 2));
+        }
+        using (WriteAheadLog.Open(dir.Sub("wal"), Small, out WalReplay replay))
+        {
+            d.Model.AssertMatches(replay);
+            Assert.False(replay.TryGetEntriesAfter(5, 1, out _));
+            Assert.True(replay.TryGetEntriesAfter(9, 2, out IReadOnlyList<Entry> tail));
+            Assert.Equal([10UL], tail.Select(e => e.Index));
+        }
+    }
 }

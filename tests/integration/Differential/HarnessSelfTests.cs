@@ -79,6 +79,20 @@ public sealed partial class HarnessSelfTests
     }
 
     [Fact]
+    public void ListensOnSeesOnlyTheOwnersSockets()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        if (MemberProcess.ListensOn(Environment.ProcessId, port) is not { } mine)
+            return; // no /proc on this OS: the harness falls back to a TCP connect
+        Assert.True(mine);
+        Assert.False(MemberProcess.ListensOn(Environment.ProcessId, FreePort.Next()));
+        if (Environment.ProcessId != 1)
+            Assert.NotEqual(true, MemberProcess.ListensOn(1, port)); // another process: not the owner
+    }
+
+    [Fact]
     public void EveryCaseFileHasATestClass()
     {
         var covered = typeof(EtcdVsCairn).Assembly.GetTypes()

@@ -148,7 +148,10 @@ public abstract class MemberProcess : IAsyncDisposable
                     (last is null ? " Its client port never accepted a connection." : $" Last health check: exit {last.ExitCode}, {last.StderrText.Trim()}") +
                     $"\n--- its output (tail) ---\n{LogTail()}");
             }
-            if (await AcceptsConnectionsAsync(cancellationToken).ConfigureAwait(false))
+            // Only talk to the port once our own process listens on it: a foreign process that grabbed the port
+            // first would otherwise answer the health check (and the whole test) in our member's place.
+            var listening = ListensOn(process.Id, ClientPort) ?? await AcceptsConnectionsAsync(cancellationToken).ConfigureAwait(false);
+            if (listening)
             {
                 last = await etcdctl.RunAsync(["endpoint", "health", "--command-timeout=2s"], timeout: TimeSpan.FromSeconds(10), cancellationToken: cancellationToken)
                     .ConfigureAwait(false);
@@ -156,6 +159,60 @@ public abstract class MemberProcess : IAsyncDisposable
                     return;
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Linux: whether process <paramref name="pid"/> holds a listening TCP socket on <paramref name="port"/>
+    /// (from /proc/net/tcp{,6} and /proc/&lt;pid&gt;/fd). Null when /proc cannot tell.
+    /// </summary>
+    public static bool? ListensOn(int pid, int port)
+    {
+        if (!File.Exists("/proc/net/tcp"))
+            return null;
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+            {
+                if (!File.Exists(table))
+                    continue;
+                foreach (var line in File.ReadLines(table).Skip(1))
+                {
+                    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length < 10 || parts[3] != "0A")
+                        continue;
+                    var local = parts[1];
+                    if (int.TryParse(local.AsSpan(local.LastIndexOf(':') + 1), System.Globalization.NumberStyles.HexNumber, null, out var p) && p == port)
+                        inodes.Add(parts[9]);
+                }
+            }
+            if (inodes.Count == 0)
+                return false;
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+            {
+                string? target;
+                try
+                {
+                    target = new FileInfo(fd).LinkTarget;
+                }
+                catch (IOException)
+                {
+                    continue; // closed while we looked
+                }
+                if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) && inodes.Contains(target[8..^1]))
+                    return true;
+            }
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+        catch (IOException)
+        {
+            return false; // the process is gone or going; the caller checks HasExited
         }
     }
 

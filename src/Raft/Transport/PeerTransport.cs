@@ -36,7 +36,13 @@ namespace Cairn.Raft.Transport;
 /// receives points into the connection's receive buffer and is valid only during the call — copy
 /// (or decode) before returning. This is the cheaper contract for the common case, where the core
 /// decodes each message at once into its own objects. A handler that blocks stalls only that
-/// sender's connection (TCP back-pressure then fills that sender's queue on the other side).</para>
+/// sender's connection (TCP back-pressure then fills that sender's queue on the other side), but
+/// it also holds a thread-pool thread, so the intended handler decodes and hands the message to
+/// the core's own queue without waiting.</para>
+/// <para><b>Membership.</b> Only peers added with <see cref="AddPeer"/> can be sent to. Inbound
+/// connections are accepted from any member id of the same cluster (a member that joined before
+/// this one applied the conf change must still be heard), except ids removed with
+/// <see cref="RemovePeer"/>, which are refused until added again.</para>
 /// <para><b>Snapshots</b> travel on a dedicated connection per transfer, in CRC-checked chunks, so
 /// a multi-megabyte snapshot never sits in front of heartbeats on the message connection.</para>
 /// <para><b>Shutdown.</b> <see cref="DisposeAsync"/> closes the listener and every socket and waits

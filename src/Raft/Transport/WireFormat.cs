@@ -3,36 +3,6 @@ using System.Numerics;
 
 namespace Cairn.Raft.Transport;
 
-/// <summary>Which of the two connection types a preamble opens.</summary>
-internal enum ConnectionKind : byte
-{
-    /// <summary>Long-lived stream of length-prefixed Raft messages, sender to receiver only.</summary>
-    Messages = 1,
-
-    /// <summary>One snapshot transfer: header frame, CRC'd chunks, then a result from the receiver.</summary>
-    Snapshot = 2,
-}
-
-/// <summary>The receiver's one-byte answer to a preamble.</summary>
-internal enum HandshakeStatus : byte
-{
-    Accepted = 0,
-    ClusterMismatch = 1,
-    WrongMember = 2,
-    UnsupportedVersion = 3,
-    MemberRemoved = 4,
-    SnapshotsNotAccepted = 5,
-    Busy = 6,
-}
-
-/// <summary>The receiver's answer at the end of a snapshot transfer.</summary>
-internal enum SnapshotResult : byte
-{
-    Applied = 0,
-    HandlerFailed = 1,
-    Corrupt = 2,
-}
-
 /// <summary>
 /// Byte layout of the peer protocol. Everything multi-byte is big-endian (network order).
 /// <code>

@@ -20,7 +20,7 @@ public class PeerTransportMessagingTests
     {
         const int PerPair = 5000;
         // Queues sized above the burst: this test is about order and integrity, not about drops.
-        var options = new PeerTransportOptions { MaxQueuedMessages = 2 * PerPair, Log = Logger.Write };
+        var options = new PeerTransportOptions { MaxQueuedMessages = 2 * PerPair, Log = TestLog.Write };
         ulong[] ids = [1, 2, 3];
         var recorders = ids.ToDictionary(id => id, _ => new MessageRecorder());
         var transports = ids.ToDictionary(id => id, id => new PeerTransport(id, Cluster, AnyPort, recorders[id].Handle, options: options));
@@ -83,7 +83,7 @@ public class PeerTransportMessagingTests
     [Fact]
     public async Task DownPeer_DoesNotDelayHealthyPeer_AndReconnectsWhenItComesUp()
     {
-        var options = new PeerTransportOptions { MaxQueuedMessages = 500, MaxReconnectDelay = TimeSpan.FromMilliseconds(200), Log = Logger.Write };
+        var options = new PeerTransportOptions { MaxQueuedMessages = 500, MaxReconnectDelay = TimeSpan.FromMilliseconds(200), Log = TestLog.Write };
         var healthyInbox = new MessageRecorder();
         var lateInbox = new MessageRecorder();
         var unreachable = new ConcurrentQueue<ulong>();
@@ -151,7 +151,7 @@ public class PeerTransportMessagingTests
     [Fact]
     public async Task StalledReceiver_BoundsSenderQueue_AndOtherPeersAreUnaffected()
     {
-        var options = new PeerTransportOptions { MaxQueuedMessages = 256, WriteTimeout = TimeSpan.FromSeconds(30), Log = Logger.Write };
+        var options = new PeerTransportOptions { MaxQueuedMessages = 256, WriteTimeout = TimeSpan.FromSeconds(30), Log = TestLog.Write };
         using var release = new ManualResetEventSlim(false);
         var stalledInbox = new MessageRecorder { Intercept = (_, _) => release.Wait(TimeSpan.FromSeconds(30)) };
         var freeInbox = new MessageRecorder();
@@ -235,7 +235,7 @@ public class PeerTransportMessagingTests
         }, TimeSpan.FromSeconds(5)));
         Thread.Sleep(300);
         Assert.Equal(1, inbox.CountFrom(31));
-        Assert.True(Eventually(() => Logger.Contains("[transport 20] inbound") && Logger.Contains("removed"), TimeSpan.FromSeconds(2)));
+        Assert.True(Eventually(() => TestLog.Contains("[transport 20] inbound") && TestLog.Contains("removed"), TimeSpan.FromSeconds(2)));
     }
 
     [Fact]

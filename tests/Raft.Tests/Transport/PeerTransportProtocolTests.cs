@@ -31,7 +31,7 @@ public class PeerTransportProtocolTests
         Thread.Sleep(200);
         Assert.Equal(0, inbox.Total);
         Assert.False(a.GetPeerStats(0x62)!.Value.Connected);
-        Assert.True(Logger.Contains("[transport 62] inbound") && Logger.Contains("cluster id mismatch"));
+        Assert.True(TestLog.Contains("[transport 62] inbound") && TestLog.Contains("cluster id mismatch"));
 
         // The same refusal seen on the wire: a status byte naming the reason, then the close.
         using Socket raw = RawConnect(other);
@@ -64,7 +64,7 @@ public class PeerTransportProtocolTests
     {
         var inbox = new MessageRecorder();
         await using var a = new PeerTransport(0x81, Cluster, AnyPort, (_, _) => { }, options: Options());
-        await using var b = new PeerTransport(0x82, Cluster, AnyPort, inbox.Handle, options: new PeerTransportOptions { MaxFrameSize = 1 << 20, Log = Logger.Write });
+        await using var b = new PeerTransport(0x82, Cluster, AnyPort, inbox.Handle, options: new PeerTransportOptions { MaxFrameSize = 1 << 20, Log = TestLog.Write });
         a.AddPeer(0x82, [b.ListenUrl]);
         a.Send(0x82, Message(0x81, 0));
         Assert.True(inbox.WaitForCount(0x81, 1, TimeSpan.FromSeconds(5)));
@@ -126,7 +126,7 @@ public class PeerTransportProtocolTests
     [Fact]
     public async Task SilentClient_IsCutOffAtTheHandshakeTimeout()
     {
-        var options = new PeerTransportOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(200), Log = Logger.Write };
+        var options = new PeerTransportOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(200), Log = TestLog.Write };
         await using var b = new PeerTransport(0x86, Cluster, AnyPort, (_, _) => { }, options: options);
         using Socket silent = RawConnect(b);
         silent.Send(new byte[10]); // part of a preamble, then nothing
@@ -138,7 +138,7 @@ public class PeerTransportProtocolTests
     [Fact]
     public async Task DeadPeer_ReconnectAttemptsAreSpacedByBackoff()
     {
-        var options = new PeerTransportOptions { MinReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromSeconds(1), Log = Logger.Write };
+        var options = new PeerTransportOptions { MinReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromSeconds(1), Log = TestLog.Write };
         int reports = 0;
         await using var a = new PeerTransport(0x87, Cluster, AnyPort, (_, _) => { }, options: options);
         a.PeerUnreachable += _ => Interlocked.Increment(ref reports);
@@ -161,7 +161,7 @@ public class PeerTransportProtocolTests
     public async Task OversizedSend_IsDroppedAtTheSender_AndTheConnectionSurvives()
     {
         var inbox = new MessageRecorder();
-        var options = new PeerTransportOptions { MaxFrameSize = 4096, Log = Logger.Write };
+        var options = new PeerTransportOptions { MaxFrameSize = 4096, Log = TestLog.Write };
         await using var a = new PeerTransport(0x91, Cluster, AnyPort, (_, _) => { }, options: options);
         await using var b = new PeerTransport(0x92, Cluster, AnyPort, inbox.Handle, options: options);
         a.AddPeer(0x92, [b.ListenUrl]);

@@ -41,7 +41,7 @@ public sealed class GrpcTestServer : IAsyncDisposable
         var logs = new TestLoggerProvider();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.WebHost.ConfigureKestrel(o => GrpcKestrel.Configure(o, [new Uri("http://127.0.0.1:0")]));
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+
+namespace Cairn.Client.Tests.Infra;
+
+/// <summary>
+/// The shared tool's real 3-member etcd 3.4 (/work/shared/tools/etcd-cluster.sh) in a unique dir.
+/// Its ports are fixed (clients 22379/22479/22579, peers 22380/22480/22580), so start fails
+/// clearly when another run holds them. Dispose resumes paused members, stops every member and
+/// removes the dir.
+/// </summary>
+public sealed class EtcdCluster : TestCluster
+{
+    public const string Script = "/work/shared/tools/etcd-cluster.sh";
+    private static readonly int[] Ports = [22379, 22380, 22479, 22480, 22579, 22580];
+    private readonly string _dir;
+    private readonly int[] _pids = new int[3];
+
+    private EtcdCluster(string dir) => _dir = dir;
+
+    public override string Name => "etcd";
+
+    public override IReadOnlyList<string> Endpoints { get; } = ["http://127.0.0.1:22379", "http://127.0.0.1:22479", "http://127.0.0.1:22579"];
+
+    public override int Pid(int index) => _pids[index];
+
+    public static async Task<EtcdCluster> StartAsync()
+    {
+        var busy = Ports.Where(TestPorts.InUse).ToList();
+        if (busy.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"etcd cluster ports {string.Join(",", busy)} are in use (another run of {Script}?); stop it (`{Script} stop DIR`) and retry.");
+        }
+        var cluster = new EtcdCluster(RepoPaths.TempDir("cairn-client-etcd3"));
+        try
+        {
+            var (code, output) = await RunScriptAsync("start", cluster._dir);
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"{Script} start failed ({code}): {output}\n{cluster.Logs()}");
+            }
+            for (var i = 0; i < 3; i++)
+            {
+                cluster._pids[i] = int.Parse(File.ReadAllText(Path.Combine(cluster._dir, $"e{i + 1}.pid")).Trim());
+            }
+            await WaitHealthyAsync(cluster.Endpoints, TimeSpan.FromSeconds(20), cluster.Logs);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public string Logs()
+    {
+        try
+        {
+            return string.Join("\n", Directory.GetFiles(_dir, "*.log").Select(f => f + ":\n" + string.Join("\n", File.ReadLines(f).TakeLast(15))));
+        }
+        catch (Exception e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static async Task<(int, string)> RunScriptAsync(string command, string dir)
+    {
+        var info = new ProcessStartInfo("bash", [Script, command, dir]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        // A stopped (SIGSTOP) process ignores SIGTERM until continued.
+        foreach (var pid in _pids.Where(p => p > 0))
+        {
+            try
+            {
+                ChildProcesses.Signal(pid, "CONT");
+            }
+            catch (Exception)
+            {
+                // Already dead.
+            }
+        }
+        try
+        {
+            await RunScriptAsync("stop", _dir);
+        }
+        catch (Exception)
+        {
+            // Fall through to kill -9.
+        }
+        await Task.Delay(300);
+        foreach (var pid in _pids.Where(p => p > 0))
+        {
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                if (p.ProcessName.Contains("etcd", StringComparison.Ordinal))
+                {
+                    p.Kill();
+                    p.WaitForExit(5000);
+                }
+            }
+            catch (Exception)
+            {
+                // Gone.
+            }
+        }
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (Exception)
+        {
+            // Best effort.
+        }
+    }
+}

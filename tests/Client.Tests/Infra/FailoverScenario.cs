@@ -1,0 +1,291 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Mvccpb;
+using Xunit.Abstractions;
+
+namespace Cairn.Client.Tests.Infra;
+
+public enum Fault
+{
+    /// <summary>kill -9 the member the watchers use.</summary>
+    Kill,
+
+    /// <summary>SIGSTOP it for a few seconds, then SIGCONT.</summary>
+    Pause,
+}
+
+public enum VictimRole
+{
+    Leader,
+    Follower,
+}
+
+/// <summary>
+/// The watch-failover experiment: a writer at a steady rate on a surviving member, watchers pinned
+/// to the victim (with and without require-leader, from an explicit revision and from "now"),
+/// a fault on the victim mid-run, then every watcher's delivered events are compared with the
+/// committed history read back from a survivor, and the delivery gap after the fault is measured.
+/// </summary>
+public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper output)
+{
+    public static bool Soak => Environment.GetEnvironmentVariable("CAIRN_CLIENT_SOAK") == "1";
+
+    public async Task RunAsync(Fault fault, VictimRole role)
+    {
+        var duration = Soak ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(10);
+        var faultAt = TimeSpan.FromSeconds(3);
+        var pauseFor = TimeSpan.FromSeconds(4);
+        var log = new ConcurrentQueue<string>();
+        var clock = Stopwatch.StartNew();
+        void Log(string line) => log.Enqueue($"{clock.Elapsed.TotalMilliseconds,8:F0} ms  {line}");
+
+        // Who leads now?
+        var statuses = new List<Etcdserverpb.StatusResponse>();
+        await using (var admin = new EtcdClient(cluster.Endpoints.ToArray()))
+        {
+            foreach (var e in cluster.Endpoints)
+            {
+                statuses.Add(await admin.StatusAsync(e));
+            }
+        }
+        var leader = statuses.FindIndex(s => s.Header.MemberId == s.Leader);
+        Assert.True(leader >= 0, "no member reports itself leader");
+        var victim = role == VictimRole.Leader ? leader : (leader + 1) % 3;
+        var survivors = Enumerable.Range(0, 3).Where(i => i != victim).ToList();
+        var victimEndpoint = cluster.Endpoints[victim] + "/";
+        output.WriteLine($"{cluster.Name}: leader is member {leader + 1}; fault {fault} on member {victim + 1} ({role}) at {victimEndpoint}");
+
+        EtcdClientOptions Options(IEnumerable<int> order) => new()
+        {
+            Endpoints = order.Select(i => cluster.Endpoints[i]).ToList(),
+            CallTimeout = TimeSpan.FromSeconds(3),
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+            WatchProbeInterval = TimeSpan.FromMilliseconds(500),
+            WatchProbeTimeout = TimeSpan.FromMilliseconds(1000),
+            EndpointQuarantine = TimeSpan.FromSeconds(5),
+            WatchMaxBackoff = TimeSpan.FromMilliseconds(500),
+            Log = Log,
+        };
+        await using var watchClient = new EtcdClient(Options(new[] { victim }.Concat(survivors)));
+        await using var writerClient = new EtcdClient(Options(survivors.Append(victim)));
+        var prefix = $"fo-{Guid.NewGuid():N}"[..11] + "/";
+        var start = (await writerClient.PutAsync(prefix + "start", "0")).Header.Revision;
+
+        using var stopWatchers = new CancellationTokenSource();
+        var specs = new (string Name, WatchOptions Options)[]
+        {
+            ("rev+prevkv", new WatchOptions { StartRevision = start, PrevKv = true }),
+            ("rev+leader", new WatchOptions { StartRevision = start, RequireLeader = true }),
+            ("now", new WatchOptions { CreatedNotify = true }),
+            ("now+leader+fragment", new WatchOptions { CreatedNotify = true, RequireLeader = true, Fragment = true }),
+        };
+        var watchers = specs.Select(s => new WatcherRun(s.Name, s.Options, watchClient, prefix, clock, stopWatchers.Token)).ToList();
+        await Task.WhenAll(watchers.Select(w => w.Created)).WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.All(watchers, w => Assert.Equal(victimEndpoint, w.CreatedEndpoint));
+
+        // Writer: puts, deletes and 3-key transactions at ~200 ops/s on the survivors.
+        var writeFailures = 0;
+        var writeLatencies = new List<(double At, double Ms)>();
+        var faultTime = TimeSpan.Zero;
+        var writer = Task.Run(async () =>
+        {
+            var begin = clock.Elapsed;
+            for (var i = 0; clock.Elapsed - begin < duration; i++)
+            {
+                var due = begin + TimeSpan.FromMilliseconds(5 * i);
+                var ahead = due - clock.Elapsed;
+                if (ahead > TimeSpan.Zero)
+                {
+                    await Task.Delay(ahead);
+                }
+                var t0 = clock.Elapsed;
+                try
+                {
+                    if (i % 10 == 3)
+                    {
+                        await writerClient.Txn().Then(Op.Put(prefix + "t/a", i.ToString()), Op.Put(prefix + "t/b", i.ToString()), Op.Put(prefix + "t/c", i.ToString())).CommitAsync();
+                    }
+                    else if (i % 7 == 5)
+                    {
+                        await writerClient.DeleteAsync(prefix + "k" + (i % 40));
+                    }
+                    else
+                    {
+                        await writerClient.PutAsync(prefix + "k" + (i % 40), i.ToString());
+                    }
+                    lock (writeLatencies)
+                    {
+                        writeLatencies.Add((t0.TotalMilliseconds, (clock.Elapsed - t0).TotalMilliseconds));
+                    }
+                }
+                catch (EtcdException e)
+                {
+                    // Possibly applied, possibly not: the history read back at the end decides.
+                    Interlocked.Increment(ref writeFailures);
+                    Log($"write {i} failed: {e.Status}: {e.Message}");
+                }
+                if (clock.Elapsed - due > TimeSpan.FromSeconds(1))
+                {
+                    begin += clock.Elapsed - due; // after a stall, keep the rate instead of bursting
+                }
+            }
+        });
+
+        var injected = Task.Run(async () =>
+        {
+            await Task.Delay(faultAt);
+            faultTime = clock.Elapsed;
+            if (fault == Fault.Kill)
+            {
+                cluster.Kill(victim);
+                Log($"kill -9 member {victim + 1}");
+            }
+            else
+            {
+                cluster.Pause(victim);
+                Log($"SIGSTOP member {victim + 1}");
+                await Task.Delay(pauseFor);
+                cluster.Resume(victim);
+                Log($"SIGCONT member {victim + 1}");
+            }
+        });
+        await Task.WhenAll(writer, injected);
+
+        // The committed history, from a survivor.
+        await using var reader = new EtcdClient(Options(survivors));
+        var final = (await reader.GetAsync("x")).Header.Revision;
+        var history = new List<Event>();
+        using (var readCts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await foreach (var batch in reader.Watch(KeyRange.Prefix(prefix), new WatchOptions { StartRevision = start, PrevKv = true }, readCts.Token))
+            {
+                history.AddRange(batch.Events);
+                if (history.Count > 0 && history[^1].Kv.ModRevision >= final)
+                {
+                    break;
+                }
+            }
+        }
+
+        // Let every watcher catch up to the end of the history, then stop them.
+        var catchUp = Stopwatch.StartNew();
+        while (watchers.Any(w => w.LastRevision < final) && catchUp.Elapsed < TimeSpan.FromSeconds(20) && watchers.All(w => w.Error == null))
+        {
+            await Task.Delay(50);
+        }
+        stopWatchers.Cancel();
+        await Task.WhenAll(watchers.Select(w => w.Completion));
+
+        output.WriteLine($"writer: {writeLatencies.Count} ok, {writeFailures} failed, revisions {start}..{final}, {history.Count} events; " +
+            $"max write latency {writeLatencies.Max(l => l.Ms):F0} ms; first write completed after the fault: " +
+            $"{writeLatencies.Where(l => l.At + l.Ms >= faultTime.TotalMilliseconds).Select(l => l.At + l.Ms - faultTime.TotalMilliseconds).DefaultIfEmpty(double.NaN).Min():F0} ms");
+        var failures = new List<string>();
+        foreach (var w in watchers)
+        {
+            var expected = history.Where(e => e.Kv.ModRevision > w.FloorRevision).Select(e => w.Options.PrevKv ? e : StripPrevKv(e)).ToList();
+            var problems = HistoryChecker.Check(expected, w.Events);
+            var after = w.Deliveries.FirstOrDefault(d => d.At >= faultTime);
+            var gap = after.Endpoint == null ? double.NaN : (after.At - faultTime).TotalMilliseconds;
+            var moved = w.Deliveries.Any(d => d.At >= faultTime && d.Endpoint != victimEndpoint);
+            output.WriteLine($"watcher {w.Name,-20} delivered {w.Events.Count,5} events (expected {expected.Count}), gap after fault {gap,6:F0} ms, " +
+                $"first endpoint after fault {after.Endpoint ?? "-"}, moved off victim: {moved}, error: {w.Error?.Message ?? "none"}");
+            if (w.Error != null)
+            {
+                failures.Add($"{w.Name}: ended with {w.Error}");
+            }
+            failures.AddRange(problems.Select(p => $"{w.Name}: {p}"));
+            if (!moved)
+            {
+                failures.Add($"{w.Name}: never delivered from a survivor after the fault");
+            }
+        }
+        output.WriteLine($"watch streams opened: {watchClient.WatchStreamsOpened}");
+        output.WriteLine("client log:");
+        foreach (var line in log.Where(l => !l.Contains("write ", StringComparison.Ordinal)).Take(60))
+        {
+            output.WriteLine("  " + line);
+        }
+        foreach (var line in log.Where(l => l.Contains("write ", StringComparison.Ordinal)).Take(10))
+        {
+            output.WriteLine("  " + line);
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.True(history.Count > 500, $"only {history.Count} events were committed");
+    }
+
+    private static Event StripPrevKv(Event e)
+    {
+        var copy = e.Clone();
+        copy.PrevKv = null;
+        return copy;
+    }
+
+    /// <summary>One watcher's run: what it delivered, when, from where.</summary>
+    private sealed class WatcherRun
+    {
+        private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public WatcherRun(string name, WatchOptions options, EtcdClient client, string prefix, Stopwatch clock, CancellationToken stop)
+        {
+            Name = name;
+            Options = options;
+            FloorRevision = options.StartRevision > 0 ? options.StartRevision - 1 : long.MaxValue;
+            Completion = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var batch in client.Watch(KeyRange.Prefix(prefix), options, stop))
+                    {
+                        if (batch.IsCreated)
+                        {
+                            FloorRevision = batch.HeaderRevision;
+                            CreatedEndpoint = batch.Endpoint;
+                            _created.TrySetResult();
+                            continue;
+                        }
+                        Events.AddRange(batch.Events);
+                        Deliveries.Add((clock.Elapsed, batch.Endpoint));
+                        if (batch.Events.Count > 0)
+                        {
+                            LastRevision = batch.Events[^1].Kv.ModRevision;
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
+                catch (Exception e)
+                {
+                    Error = e;
+                    _created.TrySetException(e);
+                }
+            });
+            if (!options.CreatedNotify)
+            {
+                CreatedEndpoint = client.CurrentEndpoint;
+                _created.TrySetResult();
+            }
+        }
+
+        public string Name { get; }
+
+        public WatchOptions Options { get; }
+
+        /// <summary>Events above this revision are expected (start - 1, or the created header for "now").</summary>
+        public long FloorRevision { get; private set; }
+
+        public string? CreatedEndpoint { get; private set; }
+
+        public Task Created => _created.Task;
+
+        public Task Completion { get; }
+
+        public List<Event> Events { get; } = new();
+
+        public List<(TimeSpan At, string Endpoint)> Deliveries { get; } = new();
+
+        public long LastRevision { get; private set; }
+
+        public Exception? Error { get; private set; }
+    }
+}

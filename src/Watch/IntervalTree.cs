@@ -61,6 +61,19 @@ internal sealed class IntervalTree<T>
     /// <summary>Appends to <paramref name="into"/> the value of every interval containing <paramref name="key"/>.</summary>
     internal void Stab(ReadOnlySpan<byte> key, List<T> into) => Stab(_root, key, into);
 
+    /// <summary>Appends every value, in key order.</summary>
+    internal void CollectAll(List<T> into) => CollectAll(_root, into);
+
+    private static void CollectAll(Node? n, List<T> into)
+    {
+        while (n is not null)
+        {
+            CollectAll(n.Left, into);
+            into.Add(n.Value);
+            n = n.Right;
+        }
+    }
+
     private static void Stab(Node? n, ReadOnlySpan<byte> key, List<T> into)
     {
         while (n is not null)

@@ -158,6 +158,31 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
     /// <inheritdoc />
     public void OnCompact(long compactRevision) => Signal();
 
+    /// <summary>
+    /// The store's state was replaced by a snapshot. Every synced watcher has received everything up to
+    /// the last notified revision; it goes back to unsynced from there and catches up from the new history
+    /// (or is cancelled as compacted if that history no longer reaches back far enough).
+    /// </summary>
+    public void OnRestore(long revision, long compactRevision)
+    {
+        lock (_mu)
+        {
+            long delivered = _notifiedRev;
+            _notifiedRev = revision;
+            var all = new List<Watcher>(_syncedCount);
+            foreach (var bucket in _keys.Values)
+                for (int i = 0; i < bucket.Count; i++) all.Add(bucket[i]);
+            _ranges.CollectAll(all);
+            foreach (var w in all)
+            {
+                RemoveSynced(w);
+                if (w.MinRev <= delivered) w.MinRev = delivered + 1;
+                AddUnsynced(w);
+            }
+        }
+        Signal();
+    }
+
     /// <summary>Adds a watcher whose <see cref="Watcher.MinRev"/> is its start revision.</summary>
     internal void Add(Watcher w)
     {

@@ -145,13 +145,17 @@ public class WatchGuaranteeTests
         var a = await Workload.Create(h, new WatchSpec("k3", ProgressNotify: true), 1);
         var b = await Workload.Create(h, new WatchSpec("k0", "k5", ProgressNotify: true), 2);
         var c = await Workload.Create(h, new WatchSpec("\0", "\0", ProgressNotify: true), 3, startRev: 2);
-        var writer = WriteConcurrently(s, 1500, seed: 7, yieldEvery: 3);
-        while (!writer.IsCompleted)
+        // Interleave writes, pauses and progress requests so bookmarks land at many points of the history.
+        await Task.Run(async () =>
         {
-            h.RequestProgress();
-            await Task.Delay(2);
-        }
-        await writer;
+            var rnd = new Random(7);
+            for (int i = 0; i < 1500; i++)
+            {
+                s.Write(Workload.RandomWrite(rnd));
+                if (i % 10 == 0) h.RequestProgress();
+                if (i % 15 == 0) await Task.Delay(1);
+            }
+        });
         await Workload.CheckAll(h, s.Model, [a, b, c]);
         h.RequestProgress();
         await h.WaitFor(r => r.WatchId == -1 && r.Header.Revision == s.Revision);

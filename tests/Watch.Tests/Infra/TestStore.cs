@@ -59,18 +59,24 @@ public sealed class TestStore : IDisposable
     public long Write(params Op[] ops)
     {
         if (Kv is null) return Model.Write(ops);
-        if (ops.Length == 1 && ops[0].IsPut) Kv.Put(ToPut(ops[0]));
-        else if (ops.Length == 1) Kv.DeleteRange(ToDel(ops[0]));
+        ApplyTo(Kv, ops);
+        long expected = Model.Write(ops);
+        if (Kv.Revision != expected) throw new InvalidOperationException($"store revision {Kv.Revision} != model revision {expected}");
+        return expected;
+    }
+
+    /// <summary>Applies ops to any KvStore as one transaction (a single op as Put / DeleteRange).</summary>
+    public static void ApplyTo(KvStore kv, Op[] ops)
+    {
+        if (ops.Length == 1 && ops[0].IsPut) kv.Put(ToPut(ops[0]));
+        else if (ops.Length == 1) kv.DeleteRange(ToDel(ops[0]));
         else
         {
             var txn = new TxnRequest();
             foreach (var op in ops)
                 txn.Success.Add(op.IsPut ? new RequestOp { RequestPut = ToPut(op) } : new RequestOp { RequestDeleteRange = ToDel(op) });
-            Kv.Txn(txn);
+            kv.Txn(txn);
         }
-        long expected = Model.Write(ops);
-        if (Kv.Revision != expected) throw new InvalidOperationException($"store revision {Kv.Revision} != model revision {expected}");
-        return expected;
     }
 
     public void Compact(long rev)

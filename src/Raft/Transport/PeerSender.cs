@@ -34,6 +34,7 @@ internal sealed class PeerSender
     private long _bytesSent;
     private long _dropped;
     private long _failures;
+    private long _connections;
     private Task _loop = Task.CompletedTask;
 
     public PeerSender(PeerTransport transport, ulong id, IReadOnlyList<Uri> urls, PeerTransportOptions options)
@@ -93,6 +94,13 @@ internal sealed class PeerSender
     /// <summary>Points the peer at new URLs; the current connection is closed so the next one uses them.</summary>
     public void UpdateUrls(IReadOnlyList<Uri> urls)
     {
+        // Membership sync re-announces every peer after each conf change; an unchanged list must
+        // not cost a reconnect (and the batch lost with it).
+        if (Urls.SequenceEqual(urls))
+        {
+            return;
+        }
+
         Volatile.Write(ref _urls, urls);
         _resetRequested = true;
         lock (_gate)
@@ -129,7 +137,8 @@ internal sealed class PeerSender
             queued,
             _connected,
             Interlocked.Read(ref _failures),
-            received);
+            received,
+            Interlocked.Read(ref _connections));
     }
 
     private bool HasQueued
@@ -176,6 +185,7 @@ internal sealed class PeerSender
                 }
 
                 backoff = _options.MinReconnectDelay;
+                Interlocked.Increment(ref _connections);
                 Exception? failure = await RunConnectionAsync(socket, writeBuffer, stop).ConfigureAwait(false);
                 if (stop.IsCancellationRequested)
                 {

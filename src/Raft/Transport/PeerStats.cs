@@ -9,6 +9,7 @@ namespace Cairn.Raft.Transport;
 /// <param name="Connected">Whether the outbound message connection is established now.</param>
 /// <param name="ConnectFailures">Failed connection attempts plus broken connections.</param>
 /// <param name="MessagesReceived">Messages received from this peer and handed to the handler.</param>
+/// <param name="Connections">Outbound message connections established (1 for a link that never broke).</param>
 public readonly record struct PeerStats(
     ulong PeerId,
     long MessagesSent,
@@ -17,4 +18,5 @@ public readonly record struct PeerStats(
     int Queued,
     bool Connected,
     long ConnectFailures,
-    long MessagesReceived);
+    long MessagesReceived,
+    long Connections);

@@ -176,7 +176,10 @@ public sealed class PeerTransport : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces a peer's URLs; its connection is re-established on the new ones. False when the peer is unknown.</summary>
+    /// <summary>
+    /// Replaces a peer's URLs; when they differ from the current ones, its connection is
+    /// re-established on the new ones (an identical list changes nothing). False when the peer is unknown.
+    /// </summary>
     /// <param name="id">The peer's member id.</param>
     /// <param name="urls">Its new peer URLs.</param>
     public bool UpdatePeer(ulong id, IReadOnlyList<Uri> urls)

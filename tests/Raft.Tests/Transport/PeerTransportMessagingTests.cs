@@ -250,6 +250,13 @@ public class PeerTransportMessagingTests
         a.Send(42, Message(41, 0));
         Assert.True(oldInbox.WaitForCount(41, 1, TimeSpan.FromSeconds(5)));
 
+        // Re-announcing the same URLs (membership sync does this after every change) keeps the link.
+        Assert.True(a.UpdatePeer(42, [oldB.ListenUrl]));
+        a.AddPeer(42, [oldB.ListenUrl]);
+        a.Send(42, Message(41, 100));
+        Assert.True(oldInbox.WaitForCount(41, 2, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, a.GetPeerStats(42)!.Value.Connections);
+
         Assert.True(a.UpdatePeer(42, [newB.ListenUrl]));
         Assert.False(a.UpdatePeer(99, [newB.ListenUrl]));
         Assert.True(Eventually(() =>
@@ -261,6 +268,8 @@ public class PeerTransportMessagingTests
         a.Send(42, Message(41, 2));
         Assert.True(Eventually(() => newInbox.From(41).Select(Seq).Contains(2), TimeSpan.FromSeconds(5)));
         Assert.Equal(before, oldInbox.CountFrom(41));
+        Assert.Equal(2, a.GetPeerStats(42)!.Value.Connections);
+        Assert.Equal(0, a.GetPeerStats(42)!.Value.ConnectFailures);
     }
 
     [Fact]

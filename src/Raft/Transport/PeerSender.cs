@@ -184,9 +184,17 @@ internal sealed class PeerSender
                     continue;
                 }
 
-                backoff = _options.MinReconnectDelay;
                 Interlocked.Increment(ref _connections);
+                long connectedAt = Environment.TickCount64;
                 Exception? failure = await RunConnectionAsync(socket, writeBuffer, stop).ConfigureAwait(false);
+
+                // Only a connection that lived a while earns a fast retry; one that the peer accepts
+                // and drops at once (crashing handler, flapping link) keeps backing off like a refusal.
+                if (Environment.TickCount64 - connectedAt >= _options.MaxReconnectDelay.TotalMilliseconds)
+                {
+                    backoff = _options.MinReconnectDelay;
+                }
+
                 if (stop.IsCancellationRequested)
                 {
                     break;

@@ -38,6 +38,9 @@ internal abstract class WatchSink
     /// <summary>Watchers of this sink not in the synced group (guarded by the store lock).</summary>
     internal int NotSyncedCount;
 
+    /// <summary>Synced watchers of this sink whose start revision is still in the future (store lock).</summary>
+    internal int FutureCount;
+
     /// <summary>A stream-wide progress request waits for every watcher to be synced (store lock).</summary>
     internal bool DeferredProgress;
 

@@ -161,8 +161,13 @@ public sealed class WatchStream
             EnqueueControl(new WatchResponse { Header = Header(headerRev), WatchId = InvalidWatchId, Created = true, Canceled = true, CancelReason = EmptyRangeReason });
             return;
         }
+        if (start < 0)
+        {
+            // etcd (3.5+): a negative start revision is refused as compacted.
+            EnqueueControl(new WatchResponse { Header = Header(headerRev), WatchId = InvalidWatchId, Created = true, Canceled = true, CancelReason = EtcdErrors.CompactedMessage });
+            return;
+        }
         if (start == 0) start = headerRev + 1;
-        else if (start < 0) start = 1; // etcd replays everything (or reports compaction) for a negative start
 
         lock (_wlock)
         {
@@ -333,6 +338,8 @@ public sealed class WatchStream
 
     private Event WithPrevKv(Event ev)
     {
+        // A creation has no previous version: skip the lookup, as etcd does.
+        if (ev.Type == Event.Types.EventType.Put && ev.Kv.CreateRevision == ev.Kv.ModRevision) return ev;
         KeyValue? prev;
         try { prev = _store.Get(ev.Kv.Key.Span, ev.Kv.ModRevision - 1); }
         catch (RpcException) { prev = null; } // compacted: omitted, as etcd does

@@ -29,6 +29,7 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
     private readonly WatcherList _unsynced = new(16);
     private readonly WatcherList _victims = new(16);
     private readonly List<Watcher> _stab = new();
+    private readonly List<Watcher> _futures = new();
     private readonly List<Watcher> _touched = new();
     private readonly Stack<List<Event>> _listPool = new();
     private readonly List<Event> _syncEvents = new();
@@ -96,6 +97,7 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
         lock (_mu)
         {
             if (revision > _notifiedRev) _notifiedRev = revision;
+            if (_futures.Count > 0) ReleaseFutures();
             if (_syncedCount == 0 || _disposed) return;
             for (int i = 0; i < events.Count; i++)
             {
@@ -211,6 +213,7 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
         {
             Detach(w);
             SetState(w, WatcherState.Removed);
+            CheckDeferredProgress(w.Sink);
         }
     }
 
@@ -219,7 +222,9 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
     {
         lock (_mu)
         {
-            if (w.State == WatcherState.Synced) w.Sink.TrySend(new WatchItem(WatchItemKind.Progress, w, null, _notifiedRev));
+            // As etcd: only a synced watcher whose start revision has been reached gets a progress report
+            // (a client resuming from it would otherwise start before the revision it asked for).
+            if (w.State == WatcherState.Synced && !w.Future) w.Sink.TrySend(new WatchItem(WatchItemKind.Progress, w, null, _notifiedRev));
         }
     }
 
@@ -231,7 +236,7 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
     {
         lock (_mu)
         {
-            if (sink.NotSyncedCount == 0)
+            if (sink.NotSyncedCount == 0 && sink.FutureCount == 0)
             {
                 sink.DeferredProgress = false;
                 sink.SendProgressAll(_notifiedRev);
@@ -250,12 +255,29 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
         bool now = s is WatcherState.Unsynced or WatcherState.Victim;
         w.State = s;
         if (was == now) return;
-        var sink = w.Sink;
-        sink.NotSyncedCount += now ? 1 : -1;
-        if (!now && sink.DeferredProgress && sink.NotSyncedCount == 0)
+        w.Sink.NotSyncedCount += now ? 1 : -1;
+        if (!now) CheckDeferredProgress(w.Sink);
+    }
+
+    private void CheckDeferredProgress(WatchSink sink)
+    {
+        if (sink.DeferredProgress && sink.NotSyncedCount == 0 && sink.FutureCount == 0)
         {
             sink.DeferredProgress = false;
             sink.SendProgressAll(_notifiedRev);
+        }
+    }
+
+    private void ReleaseFutures()
+    {
+        for (int i = _futures.Count - 1; i >= 0; i--)
+        {
+            var w = _futures[i];
+            if (w.MinRev > _notifiedRev + 1) continue;
+            _futures.RemoveAt(i);
+            w.Future = false;
+            w.Sink.FutureCount--;
+            CheckDeferredProgress(w.Sink);
         }
     }
 
@@ -275,6 +297,12 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
             w.TreeNode = _ranges.Insert(w.Key, w.End.Length == 0 ? null : w.End, w.Seq, w);
         }
         _syncedCount++;
+        if (w.MinRev > _notifiedRev + 1)
+        {
+            w.Future = true;
+            w.Sink.FutureCount++;
+            _futures.Add(w);
+        }
         SetState(w, WatcherState.Synced);
     }
 
@@ -292,6 +320,12 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
             w.TreeNode = null;
         }
         _syncedCount--;
+        if (w.Future)
+        {
+            w.Future = false;
+            w.Sink.FutureCount--;
+            _futures.Remove(w);
+        }
     }
 
     private void AddUnsynced(Watcher w)

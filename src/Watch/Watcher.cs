@@ -81,6 +81,9 @@ internal sealed class Watcher
     /// <summary>Scratch list of matching events while one write is being dispatched.</summary>
     internal List<Event>? Scratch;
 
+    /// <summary>Synced, but its start revision is still ahead of the store (guarded by the store lock).</summary>
+    internal bool Future;
+
     /// <summary>Progress notify bookkeeping (stream-side): no events sent since the last tick.</summary>
     internal volatile bool ProgressIdle = true;
 

@@ -190,6 +190,44 @@ public class WatchProtocolTests
     }
 
     [Fact]
+    public async Task Negative_start_revision_is_refused_as_compacted_like_etcd()
+    {
+        using var s = TestStore.Create();
+        await using var h = new StreamHarness(s.Watchable);
+        h.Create("a", startRev: -5);
+        var r = await h.WaitFor(x => x.Canceled);
+        Assert.True(r.Created);
+        Assert.Equal(-1, r.WatchId);
+        Assert.Equal("etcdserver: mvcc: required revision has been compacted", r.CancelReason);
+        Assert.Equal(0, h.Stream.WatcherCount);
+    }
+
+    [Fact]
+    public async Task A_watch_whose_start_revision_is_ahead_gets_no_progress_until_the_store_reaches_it()
+    {
+        using var s = TestStore.Create();
+        s.Put("a", "1");
+        long start = s.Revision + 3;
+        await using var h = new StreamHarness(s.Watchable, new WatchStreamOptions { ProgressNotifyInterval = TimeSpan.FromMilliseconds(50) });
+        h.Create("a", startRev: start, watchId: 1, progressNotify: true);
+        await h.WaitCreated(1);
+        h.RequestProgress();
+        await Task.Delay(300);
+        Assert.Single(h.Snapshot()); // only "created": neither the stream-wide nor the per-watch progress
+        s.Put("b", "1");
+        await Task.Delay(100);
+        Assert.Single(h.Snapshot());
+        s.Put("b", "2"); // now the store is at start - 1: a resume from here starts where the client asked
+        var p = await h.WaitFor(r => r.WatchId == -1);
+        Assert.Equal(start - 1, p.Header.Revision);
+        await h.WaitFor(r => r.WatchId == 1 && !r.Created);
+        long r1 = s.Put("a", "2");
+        Assert.Equal(start, r1);
+        var evs = await h.WaitEvents(1, 1);
+        Assert.Equal(start, evs[0].Kv.ModRevision);
+    }
+
+    [Fact]
     public async Task Fragment_splits_large_responses_only_when_asked()
     {
         using var s = TestStore.Create();

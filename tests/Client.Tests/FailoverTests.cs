@@ -16,6 +16,10 @@ public sealed class EtcdFailoverTests(ITestOutputHelper output)
     [InlineData(VictimRole.Follower)]
     public async Task WatchesSurviveKill9(VictimRole role)
     {
+        if (role == VictimRole.Follower && !FailoverScenario.Soak)
+        {
+            return; // CAIRN_CLIENT_SOAK=1 runs it (keeps the default run short)
+        }
         await using var cluster = await EtcdCluster.StartAsync();
         await new FailoverScenario(cluster, output).RunAsync(Fault.Kill, role);
     }
@@ -37,6 +41,10 @@ public sealed class CairnFailoverTests(ITestOutputHelper output)
     [InlineData(VictimRole.Follower)]
     public async Task WatchesSurviveKill9(VictimRole role)
     {
+        if (role == VictimRole.Follower && !FailoverScenario.Soak)
+        {
+            return; // CAIRN_CLIENT_SOAK=1 runs it (keeps the default run short)
+        }
         await using var cluster = await CairnCluster.StartAsync();
         await new FailoverScenario(cluster, output).RunAsync(Fault.Kill, role);
     }

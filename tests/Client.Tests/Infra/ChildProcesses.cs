@@ -84,7 +84,8 @@ public static class ChildProcesses
     /// <summary>Sends a signal (e.g. "STOP", "CONT", "KILL") to a pid we started.</summary>
     public static void Signal(int pid, string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString()]) { UseShellExecute = false })!;
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString()]) { UseShellExecute = false, RedirectStandardError = true })!;
+        kill.StandardError.ReadToEnd();
         kill.WaitForExit();
         if (kill.ExitCode != 0)
         {

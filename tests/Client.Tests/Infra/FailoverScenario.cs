@@ -152,7 +152,9 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
         await Task.WhenAll(writer, injected);
 
         // The committed history, from a survivor.
-        await using var reader = new EtcdClient(Options(survivors));
+        var readerOptions = Options(survivors);
+        readerOptions.Log = null;
+        await using var reader = new EtcdClient(readerOptions);
         var final = (await reader.GetAsync("x")).Header.Revision;
         var history = new List<Event>();
         using (var readCts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
@@ -184,11 +186,15 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
         {
             var expected = history.Where(e => e.Kv.ModRevision > w.FloorRevision).Select(e => w.Options.PrevKv ? e : StripPrevKv(e)).ToList();
             var problems = HistoryChecker.Check(expected, w.Events);
-            var after = w.Deliveries.FirstOrDefault(d => d.At >= faultTime);
+            // The gap: from the fault to the first batch delivered from a survivor (batches the victim
+            // had already sent count as before). Also the longest silence between deliveries after the fault.
+            var after = w.Deliveries.FirstOrDefault(d => d.At >= faultTime && d.Endpoint != victimEndpoint);
             var gap = after.Endpoint == null ? double.NaN : (after.At - faultTime).TotalMilliseconds;
-            var moved = w.Deliveries.Any(d => d.At >= faultTime && d.Endpoint != victimEndpoint);
-            output.WriteLine($"watcher {w.Name,-20} delivered {w.Events.Count,5} events (expected {expected.Count}), gap after fault {gap,6:F0} ms, " +
-                $"first endpoint after fault {after.Endpoint ?? "-"}, moved off victim: {moved}, error: {w.Error?.Message ?? "none"}");
+            var moved = after.Endpoint != null;
+            var times = new[] { faultTime }.Concat(w.Deliveries.Where(d => d.At >= faultTime).Select(d => d.At)).ToList();
+            var silence = times.Zip(times.Skip(1), (a, b) => (b - a).TotalMilliseconds).DefaultIfEmpty(double.NaN).Max();
+            output.WriteLine($"watcher {w.Name,-20} delivered {w.Events.Count,5} events (expected {expected.Count}), gap after fault {gap,6:F0} ms " +
+                $"(longest silence after fault {silence:F0} ms), resumed on {after.Endpoint ?? "-"}, error: {w.Error?.Message ?? "none"}");
             if (w.Error != null)
             {
                 failures.Add($"{w.Name}: ended with {w.Error}");

@@ -128,6 +128,8 @@ internal sealed partial class Raft
         PendingConfIndex = 0;
         _uncommittedSize = 0;
         _readOnly = new ReadOnlyQueue();
+        // Reads waiting for a first commit in a term are dropped with the term: clients time out and retry.
+        _pendingReadIndex.Clear();
     }
 
     public void BecomeFollower(ulong term, ulong lead)

@@ -105,6 +105,25 @@ public sealed class MembershipTests
     }
 
     [Fact]
+    public void Section6_RemovedMemberThatNeverLearnedIt_DoesNotDisrupt()
+    {
+        var c = new TestCluster(3, checkQuorum: true, preVote: true);
+        c.Campaign(1);
+        c.Isolate(3);
+        c[1].ProposeConfChange(Change(ConfChangeType.RemoveMember, 3));
+        c.Stabilize();
+        Assert.Equal(new ulong[] { 1, 2 }, c[1].ConfState.Voters);
+        var term = c[1].Term;
+        c.Heal();
+        // 3 still believes it is a voter and keeps trying to campaign: pre-vote and leases make it harmless.
+        c.TickAll(200);
+        Assert.Equal(RaftRole.Leader, c[1].Role);
+        Assert.Equal(term, c[1].Term);
+        Assert.Equal(ProposeStatus.Accepted, c.Propose(1, "still-fine"));
+        Assert.Contains("still-fine", c.AppliedTexts(2));
+    }
+
+    [Fact]
     public void Section6_RemoveFollower_QuorumShrinks()
     {
         var c = new TestCluster(3);

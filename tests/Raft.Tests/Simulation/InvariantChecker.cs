@@ -139,6 +139,19 @@ internal sealed class InvariantChecker
 
     public bool TryGetApplied(ulong index, out (ulong Term, ulong DataHash, ulong StateHash) applied) => _applied.TryGetValue(index, out applied);
 
+    /// <summary>
+    /// Durability after recovery: once faults healed and the cluster committed a new entry everywhere, every live
+    /// member has applied at least everything acknowledged (applied anywhere) before the heal, and its state is the
+    /// state others had at the same index.
+    /// </summary>
+    public void ObserveFinalState(ulong member, ulong applied, ulong stateHash, ulong acknowledgedBeforeHeal)
+    {
+        if (applied < acknowledgedBeforeHeal)
+            Fail($"member {member} applied only up to {applied} after recovery, but {acknowledgedBeforeHeal} was acknowledged");
+        if (_applied.TryGetValue(applied, out var seen) && seen.StateHash != stateHash)
+            Fail($"member {member} final state at {applied} is {stateHash:x}, others had {seen.StateHash:x}");
+    }
+
     /// <summary>Linearizable reads: the read index covers every write acknowledged before the read began.</summary>
     public void ObserveRead(ulong member, ulong readIndex, ulong ackedBeforeRequest)
     {

@@ -25,6 +25,7 @@ internal sealed class Simulator
     private long _seq;
     private ulong _nextClientId = 1;
     private bool _chaos = true;
+    private ulong _acknowledgedAtHeal;
 
     // Per-run fault mix, drawn from the seed.
     private readonly double _dropRate;
@@ -127,6 +128,7 @@ internal sealed class Simulator
         Heal();
         ulong marker = 0;
         long proposedAt = -1;
+        ConfState? finalConf = null;
         for (var t = 0; t < _o.LivenessTicks; t++)
         {
             var done = false;
@@ -136,7 +138,7 @@ internal sealed class Simulator
                 if (leader is null) return;
                 if (marker == 0 || _now - proposedAt > 3 * _o.ElectionTick)
                 {
-                    if (marker != 0 && LiveMembersApplied(leader, marker)) { done = true; return; }
+                    if (marker != 0 && LiveMembersApplied(leader, marker)) { done = true; finalConf = leader.Raft!.ConfState; return; }
                     var id = _nextClientId++;
                     if (leader.Raft!.TryPropose(ClientCommand(id, 16)) == ProposeStatus.Accepted)
                     {
@@ -147,10 +149,16 @@ internal sealed class Simulator
                 else if (LiveMembersApplied(leader, marker))
                 {
                     done = true;
+                    finalConf = leader.Raft!.ConfState;
                 }
             });
             if (Checker.Violations.Count > 0) return;
-            if (done) return;
+            if (done)
+            {
+                foreach (var id in finalConf!.Voters.Concat(finalConf.Learners))
+                    Checker.ObserveFinalState(id, _nodes[id].Applied, _nodes[id].StateHash, _acknowledgedAtHeal);
+                return;
+            }
         }
         LivenessFailure = $"no leader committed a new proposal on all live members within {_o.LivenessTicks} ticks after healing; " +
             string.Join("; ", _nodes.Values.Where(n => n.Alive).Select(n => $"{n.Id}:{n.Raft!.Role} t{n.Raft.Term} lead{n.Raft.LeaderId} commit{n.Raft.CommitIndex} applied{n.Applied} last{n.Raft.LastIndex} conf[{n.Raft.ConfState}]"));
@@ -178,6 +186,7 @@ internal sealed class Simulator
     private void Heal()
     {
         _chaos = false;
+        _acknowledgedAtHeal = Checker.MaxApplied;
         _blocked.Clear();
         _maxDelay = Math.Min(_maxDelay, 1);
         Log("heal");

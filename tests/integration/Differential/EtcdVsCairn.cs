@@ -95,3 +95,12 @@ public sealed class Limits : EtcdVsCairn
     [Theory, MemberData(nameof(Cases))]
     public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
 }
+
+[CaseFile("lease.txt")]
+public sealed class Lease : EtcdVsCairn
+{
+    public static TheoryData<string> Cases => CaseCatalog.NamesFor<Lease>();
+
+    [Theory, MemberData(nameof(Cases))]
+    public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
+}

@@ -48,6 +48,14 @@ for p in "${projects[@]}"; do
   s=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$line")
   passed=$((passed + ps)) failed=$((failed + f)) skipped=$((skipped + s))
 done
+# The compose cluster test needs Docker (about 2 minutes the first time on a machine without a
+# registry); it runs when CAIRN_TEST_COMPOSE=1.
+if [ "${CAIRN_TEST_COMPOSE:-0}" = 1 ]; then
+  echo "== tests/compose"
+  bash ../shared/tools/docker-offline.sh
+  if bash tests/compose/compose-test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+fi
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || status=1

@@ -10,6 +10,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+if (args is ["healthcheck", ..])
+    return await HealthCheck.RunAsync(args).ConfigureAwait(false);
+
 MemberConfig config;
 try
 {

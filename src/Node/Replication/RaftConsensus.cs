@@ -86,6 +86,10 @@ public sealed partial class RaftConsensus : IConsensus
     {
         _machine = machine;
         Open();
+        // A lone voter need not wait out an election timeout to lead (a single-member cluster
+        // serves writes as soon as it starts).
+        if (_node.ConfState.Voters is [var only] && only == _options.MemberId)
+            _node.Campaign();
         _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _ticker = Task.Run(() => TickAsync(_stop.Token));

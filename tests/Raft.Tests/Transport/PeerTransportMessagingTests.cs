@@ -212,6 +212,27 @@ public class PeerTransportMessagingTests
     }
 
     [Fact]
+    public async Task PeerGoingAway_IsReportedUnreachable_EvenWhileIdle()
+    {
+        var inbox = new MessageRecorder();
+        var unreachable = new ConcurrentQueue<ulong>();
+        await using var a = new PeerTransport(0x1A, Cluster, AnyPort, (_, _) => { }, options: Options());
+        var b = new PeerTransport(0x1B, Cluster, AnyPort, inbox.Handle, options: Options());
+        a.PeerUnreachable += unreachable.Enqueue;
+        a.AddPeer(0x1B, [b.ListenUrl]);
+        a.Send(0x1B, Message(0x1A, 0));
+        Assert.True(inbox.WaitForCount(0x1A, 1, TimeSpan.FromSeconds(5)));
+        Assert.True(a.GetPeerStats(0x1B)!.Value.Connected);
+        Assert.Empty(unreachable);
+
+        // Nothing is sent after this: the close must be noticed by the connection watcher alone.
+        await b.DisposeAsync();
+        Assert.True(Eventually(() => unreachable.Contains(0x1BUL), TimeSpan.FromSeconds(3)), "closed connection not reported");
+        Assert.False(a.GetPeerStats(0x1B)!.Value.Connected);
+        Assert.Equal(1, a.GetPeerStats(0x1B)!.Value.MessagesSent);
+    }
+
+    [Fact]
     public async Task SendToUnknownOrRemovedPeer_ReturnsFalse_AndRemovedPeerIsRefused()
     {
         var inbox = new MessageRecorder();

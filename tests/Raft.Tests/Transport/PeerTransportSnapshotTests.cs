@@ -12,8 +12,7 @@ public class PeerTransportSnapshotTests
     [Fact]
     public async Task SnapshotOfSeveralMiB_ArrivesIntact_WhileMessagesKeepFlowing()
     {
-        byte[] data = new byte[(5 << 20) + 12345];
-        new Random(42).NextBytes(data);
+        byte[] data = RandomBytes(42, (5 << 20) + 12345);
         byte[] header = Encoding.UTF8.GetBytes("snapshot-metadata: index=1000 term=3");
         var inbox = new MessageRecorder();
         var received = new TaskCompletionSource<(ulong From, byte[] Header, byte[] Hash, long Length, int MessagesDuring)>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -179,10 +178,71 @@ public class PeerTransportSnapshotTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.SendSnapshotAsync(0xD2, new MemoryStream(new byte[10]), default, cancelled.Token));
     }
 
+    [Fact]
+    public async Task CancelledTransfer_FailsOnBothSides_AndFreesTheReceiveSlot()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var outcomes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        async Task OnSnapshot(ulong from, ReadOnlyMemory<byte> hdr, Stream stream, CancellationToken ct)
+        {
+            byte[] buf = new byte[64 << 10];
+            long total = 0;
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(buf, ct)) > 0)
+                {
+                    total += n;
+                    started.TrySetResult();
+                    await Task.Delay(1, ct); // a slow consumer keeps the sender mid-stream
+                }
+
+                outcomes.Enqueue($"complete {total}");
+            }
+            catch (Exception e)
+            {
+                outcomes.Enqueue(e.GetType().Name);
+                throw;
+            }
+        }
+
+        // One receive slot: if the aborted transfer leaked it, the second transfer would be refused as busy.
+        var options = new PeerTransportOptions { MaxConcurrentSnapshotReceives = 1, Log = TestLog.Write };
+        await using var a = new PeerTransport(0xE1, Cluster, AnyPort, (_, _) => { }, options: options);
+        await using var b = new PeerTransport(0xE2, Cluster, AnyPort, (_, _) => { }, OnSnapshot, options);
+        a.AddPeer(0xE2, [b.ListenUrl]);
+
+        using var cancel = new CancellationTokenSource();
+        Task first = a.SendSnapshotAsync(0xE2, new MemoryStream(RandomBytes(6, 32 << 20)), default, cancel.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.True(Eventually(() => !outcomes.IsEmpty, TimeSpan.FromSeconds(5)), "receiver never noticed the abort");
+        Assert.DoesNotContain(outcomes, o => o.StartsWith("complete", StringComparison.Ordinal));
+
+        byte[] second = RandomBytes(7, 100_000);
+        await a.SendSnapshotAsync(0xE2, new MemoryStream(second), default, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains($"complete {second.Length}", outcomes);
+    }
+
+    /// <summary>Deterministic pseudo-random bytes (xorshift; the seeded System.Random is slow for tens of MiB).</summary>
     private static byte[] RandomBytes(int seed, int length)
     {
         byte[] b = new byte[length];
-        new Random(seed).NextBytes(b);
+        ulong x = 0x9E3779B97F4A7C15UL * (ulong)(seed + 1);
+        for (int i = 0; i + 8 <= length; i += 8)
+        {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(i), x);
+        }
+
+        for (int i = length & ~7; i < length; i++)
+        {
+            b[i] = (byte)(i * 31 + seed);
+        }
+
         return b;
     }
 

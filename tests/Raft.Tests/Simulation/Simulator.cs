@@ -37,6 +37,8 @@ internal sealed class Simulator
     private readonly bool _checkQuorum;
     private readonly ulong _snapshotEvery;
     private readonly ulong _catchUp;
+    private readonly double _tickSkipRate;
+    private readonly int _heartbeatTick;
 
     public Simulator(int seed, SimOptions options, bool trace = false)
     {
@@ -54,6 +56,9 @@ internal sealed class Simulator
         _checkQuorum = _rng.NextDouble() < 0.85;
         _snapshotEvery = (ulong)_rng.Next(5, 60);
         _catchUp = (ulong)_rng.Next(0, 20);
+        // Uneven clocks: a member sometimes misses a tick, so timers drift apart.
+        _tickSkipRate = _o.Faults ? _rng.NextDouble() * 0.2 : 0;
+        _heartbeatTick = _rng.Next(_o.HeartbeatTick, _o.HeartbeatTick + 3);
         for (ulong id = 1; id <= (ulong)(_o.Members + _o.Spares); id++) _nodes[id] = new SimNode(id);
         var founders = new ConfState(Enumerable.Range(1, _o.Members).Select(i => (ulong)i));
         foreach (var n in _nodes.Values.Where(n => n.Id <= (ulong)_o.Members))
@@ -70,7 +75,7 @@ internal sealed class Simulator
     public long Ticks => _now;
 
     public string Describe() =>
-        $"members={_o.Members} drop={_dropRate:F3} dup={_dupRate:F3} maxDelay={_maxDelay} crash={_crashRate:F4} readyCrash={_readyCrashRate:F4} preVote={_preVote} checkQuorum={_checkQuorum} snapshotEvery={_snapshotEvery} catchUp={_catchUp}";
+        $"members={_o.Members} drop={_dropRate:F3} dup={_dupRate:F3} maxDelay={_maxDelay} crash={_crashRate:F4} readyCrash={_readyCrashRate:F4} preVote={_preVote} checkQuorum={_checkQuorum} snapshotEvery={_snapshotEvery} catchUp={_catchUp} tickSkip={_tickSkipRate:F2} heartbeatTick={_heartbeatTick}";
 
     private void Log(string what)
     {
@@ -91,7 +96,7 @@ internal sealed class Simulator
             Id = n.Id,
             Storage = n.Disk,
             ElectionTick = _o.ElectionTick,
-            HeartbeatTick = _o.HeartbeatTick,
+            HeartbeatTick = _heartbeatTick,
             Applied = n.Applied,
             MaxSizePerMsg = 1024,
             MaxInflightMsgs = 4,
@@ -212,7 +217,8 @@ internal sealed class Simulator
             foreach (var n in _nodes.Values)
                 if (n.Started && !n.Alive && n.RestartAt >= 0 && n.RestartAt <= _now) Start(n);
         actions();
-        foreach (var n in _nodes.Values) n.Raft?.Tick();
+        foreach (var n in _nodes.Values)
+            if (!_chaos || _rng.NextDouble() >= _tickSkipRate) n.Raft?.Tick();
         Pump();
         foreach (var n in _nodes.Values)
         {

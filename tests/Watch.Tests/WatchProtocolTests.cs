@@ -276,6 +276,28 @@ public class WatchProtocolTests
     }
 
     [Fact]
+    public async Task A_compaction_canceled_id_stays_taken_until_the_client_cancels_it_like_etcd()
+    {
+        // etcd 3.4.23, checked: create(id 4, compacted) -> created, canceled+compact_revision;
+        // create(id 4) again -> duplicate id; cancel(4) -> canceled reply.
+        using var s = TestStore.Create();
+        for (int i = 0; i < 5; i++) s.Put("a", "v" + i);
+        s.Compact(s.Revision);
+        await using var h = new StreamHarness(s.Watchable);
+        h.Create("a", startRev: 2, watchId: 4);
+        await h.WaitFor(r => r.WatchId == 4 && r.Canceled);
+        h.Create("a", watchId: 4);
+        var dup = await h.WaitFor(r => r.WatchId == -1);
+        Assert.Equal(WatchStream.DuplicateIdReason, dup.CancelReason);
+        int n = h.Snapshot().Count;
+        h.Cancel(4);
+        var c = await h.WaitFor(r => r.WatchId == 4 && r.Canceled, from: n);
+        Assert.False(c.Created);
+        Assert.Equal(0, c.CompactRevision);
+        Assert.Equal(0, h.Stream.WatcherCount);
+    }
+
+    [Fact]
     public async Task Behind_watcher_is_canceled_when_its_history_is_compacted()
     {
         using var s = TestStore.Create();

@@ -22,7 +22,7 @@ public static class DifferentialHarness
     /// <summary>Runs every step of <paramref name="testCase"/> in order against <paramref name="member"/>.</summary>
     public static async Task<Transcript> RunAsync(MemberProcess member, DifferentialCase testCase, CancellationToken cancellationToken = default)
     {
-        var transcript = new Transcript(member.Describe());
+        var transcript = new Transcript(member.Describe(), member.ClientEndpoint);
         var etcdctl = member.Etcdctl;
         foreach (var step in testCase.Steps)
         {
@@ -55,7 +55,10 @@ public static class DifferentialHarness
             var leftRun = RunAsync(left, testCase, cancellationToken);
             var rightRun = RunAsync(right, testCase, cancellationToken);
             await Task.WhenAll(leftRun, rightRun).ConfigureAwait(false);
-            return (await leftRun.ConfigureAwait(false), await rightRun.ConfigureAwait(false));
+            var (l, r) = (await leftRun.ConfigureAwait(false), await rightRun.ConfigureAwait(false));
+            l.MemberLog = Tail(left);
+            r.MemberLog = Tail(right);
+            return (l, r);
         }
         finally
         {
@@ -71,6 +74,13 @@ public static class DifferentialHarness
                 Gate.Release();
             }
         }
+    }
+
+    private static string Tail(MemberProcess member, int lines = 25)
+    {
+        var all = member.LogTail().Split('\n');
+        var tail = string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        return member.ProcessId is null ? tail : tail + (member.HasExited ? $"\n(the member process has exited: {member.ExitDescription})" : "");
     }
 
     /// <summary>
@@ -90,6 +100,7 @@ public static class DifferentialHarness
         return diff.Length == 0
             ? null
             : $"Case {testCase}: {actualName} differs from {expectedName} ('-' = {expectedName}, '+' = {actualName}).\n{diff}" +
-              Transcript.DescribeLongLineDifferences(expected, actual);
+              Transcript.DescribeLongLineDifferences(expected, actual) +
+              (actual.MemberLog.Length > 0 ? $"--- {actualName} member log (tail) ---\n{actual.MemberLog}\n" : "");
     }
 }

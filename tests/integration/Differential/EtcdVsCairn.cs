@@ -104,3 +104,12 @@ public sealed class Lease : EtcdVsCairn
     [Theory, MemberData(nameof(Cases))]
     public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
 }
+
+[CaseFile("hashkv.txt")]
+public sealed class HashKv : EtcdVsCairn
+{
+    public static TheoryData<string> Cases => CaseCatalog.NamesFor<HashKv>();
+
+    [Theory, MemberData(nameof(Cases))]
+    public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
+}

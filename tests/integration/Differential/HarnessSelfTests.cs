@@ -177,11 +177,16 @@ public sealed partial class HarnessSelfTests
 
         const string log = """{"level":"warn","ts":"2026-11-22T02:31:58.114Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-fd36748d-9330-4bcb-8053-ffb74cbb687e/127.0.0.1:23790","attempt":0,"error":"rpc error: code = InvalidArgument desc = etcdserver: key is not provided"}""";
         Assert.Equal(
-            """{"level":"warn","ts":"<masked>","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-<masked>/127.0.0.1:<port>","attempt":0,"error":"rpc error: code = InvalidArgument desc = etcdserver: key is not provided"}""",
-            Masking.Apply(log + "\nError: etcdserver: key is not provided\n").Split('\n')[0]);
+            """{"level":"warn","ts":"<masked>","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-<masked>/<endpoint>","attempt":0,"error":"rpc error: code = InvalidArgument desc = etcdserver: key is not provided"}""",
+            Masking.Apply(log + "\nError: etcdserver: key is not provided\n", "127.0.0.1:23790").Split('\n')[0]);
+
+        // The member's own endpoint, and only that one, is replaced.
+        Assert.Equal(
+            """[{"Endpoint":"<endpoint>","HashKV":{"hash":1},"other":"127.0.0.1:2379"}]""",
+            Masking.Apply("""[{"Endpoint":"127.0.0.1:23790","HashKV":{"hash":1},"other":"127.0.0.1:2379"}]""", "127.0.0.1:23790"));
 
         // Not masked: values that merely look like ids, quoted ids, simple output.
-        foreach (var untouched in new[] { "\"cluster_id\":\"1\"", "cluster_id:1", "ClusterID : 1", "a\n1\n", "\"ts\":\"x\"", "{\"ts\":\"2026\",\"target\":\"endpoint://client-1/127.0.0.1:1\"}" })
+        foreach (var untouched in new[] { "\"cluster_id\":\"1\"", "cluster_id:1", "ClusterID : 1", "a\n1\n", "\"ts\":\"x\"", "{\"ts\":\"2026\",\"target\":\"endpoint://client-1/127.0.0.1:1\"}", "127.0.0.1:1" })
             Assert.Equal(untouched, Masking.Apply(untouched));
     }
 

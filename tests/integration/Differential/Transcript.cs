@@ -17,8 +17,21 @@ public sealed class Transcript
     private readonly List<string> _lines = [];
     private readonly List<string> _longLines = [];
 
-    /// <summary>Creates an empty transcript for the member described by <paramref name="member"/>.</summary>
-    public Transcript(string member) => Member = member;
+    /// <summary>
+    /// Creates an empty transcript for the member described by <paramref name="member"/>, whose client endpoint
+    /// (<c>127.0.0.1:&lt;port&gt;</c>) is <paramref name="endpoint"/> (see <see cref="Masking.Apply"/>).
+    /// </summary>
+    public Transcript(string member, string? endpoint = null)
+    {
+        Member = member;
+        Endpoint = endpoint;
+    }
+
+    /// <summary>The member's client endpoint, replaced by <c>&lt;endpoint&gt;</c> in outputs.</summary>
+    public string? Endpoint { get; }
+
+    /// <summary>The last lines of the member's own log, taken when the case ended (for failure messages).</summary>
+    public string MemberLog { get; set; } = "";
 
     /// <summary>Which member produced it (for messages).</summary>
     public string Member { get; }
@@ -61,7 +74,7 @@ public sealed class Transcript
     {
         if (bytes.Length == 0)
             return;
-        var text = Masking.Apply(Render(bytes));
+        var text = Masking.Apply(Render(bytes), Endpoint);
         var endsWithNewline = text.EndsWith('\n');
         if (endsWithNewline)
             text = text[..^1];

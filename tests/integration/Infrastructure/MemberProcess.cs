@@ -44,8 +44,14 @@ public abstract class MemberProcess : IAsyncDisposable
     /// <summary>An etcdctl runner bound to this member's client endpoint.</summary>
     public Etcdctl Etcdctl => new(ClientEndpoint);
 
-    /// <summary>The process id, while running.</summary>
+    /// <summary>The process id, while started (and not yet disposed).</summary>
     public int? ProcessId => _process?.Id;
+
+    /// <summary>True when the started process has exited (crashed, or stopped by itself).</summary>
+    public bool HasExited => _process is { HasExited: true };
+
+    /// <summary>"exit code N" once <see cref="HasExited"/>; empty otherwise.</summary>
+    public string ExitDescription => _process is { HasExited: true } p ? $"exit code {p.ExitCode}" : "";
 
     /// <summary>
     /// Where member data directories go: <c>$CAIRN_IT_TMPDIR</c> if set, else <c>/dev/shm</c> when it is a writable

@@ -48,6 +48,19 @@ public sealed class RaftNode
     /// <summary>Target of a leadership transfer this leader is running, or 0.</summary>
     public ulong LeadTransferee => _raft.LeadTransferee;
 
+    /// <summary>
+    /// On the leader, the replication progress of every member in ascending id order (for status reporting and
+    /// for choosing a transfer target: the voter with the highest match). Empty on other members.
+    /// </summary>
+    public IReadOnlyList<MemberProgress> GetProgress()
+    {
+        if (_raft.Role != RaftRole.Leader) return [];
+        var list = new List<MemberProgress>(_raft.Tracker.Progress.Count);
+        foreach (var (id, pr) in _raft.Tracker.Progress)
+            list.Add(new MemberProgress(id, pr.Match, pr.Next, pr.State, pr.IsLearner, pr.RecentActive, pr.Inflights.Count));
+        return list;
+    }
+
     /// <summary>Advances logical time by one tick (election and heartbeat timers).</summary>
     public void Tick() => _raft.Tick();
 

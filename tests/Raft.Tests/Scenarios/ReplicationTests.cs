@@ -183,6 +183,21 @@ public sealed class ReplicationTests
     }
 
     [Fact]
+    public void ReportUnreachable_StopsPipelining_ProbeResumesReplication()
+    {
+        var c = new TestCluster(3);
+        c.Campaign(1);
+        c.Propose(1, "a");
+        Assert.Equal(ProgressState.Replicate, c[1].GetProgress().Single(p => p.Id == 2).State);
+        c[1].ReportUnreachable(2);
+        Assert.Equal(ProgressState.Probe, c[1].GetProgress().Single(p => p.Id == 2).State);
+        c.Propose(1, "b");
+        Assert.Equal(ProgressState.Replicate, c[1].GetProgress().Single(p => p.Id == 2).State);
+        Assert.Equal(c[1].LastIndex, c[1].GetProgress().Single(p => p.Id == 2).Match);
+        Assert.Empty(c[2].GetProgress());
+    }
+
+    [Fact]
     public void FollowerForwardsProposalsToLeader()
     {
         var c = new TestCluster(3);

@@ -36,6 +36,7 @@ public sealed class WatchStream
     private readonly Lock _wlock = new();
     private readonly SemaphoreSlim _ctrlSlots;
     private readonly Sink _sink;
+    private readonly long _fragmentBytes;
     private long _nextId;
     private int _progressWatchers;
     private bool _closed;
@@ -48,6 +49,7 @@ public sealed class WatchStream
         _opt = options ?? new WatchStreamOptions();
         _ctrlSlots = new SemaphoreSlim(Math.Max(1, _opt.ControlBufferSize));
         _sink = new Sink(this, Math.Max(1, _opt.SendBufferSize));
+        _fragmentBytes = (long)_opt.MaxRequestBytes + _opt.GrpcOverheadBytes;
     }
 
     /// <summary>Watchers currently registered on this stream.</summary>
@@ -307,7 +309,7 @@ public sealed class WatchStream
         var resp = new WatchResponse { Header = Header(revision), WatchId = w.Id };
         bool prev = w.Has(WatchFlags.PrevKv);
         for (int i = 0; i < events.Count; i++) resp.Events.Add(prev ? WithPrevKv(events[i]) : events[i]);
-        if (w.Has(WatchFlags.Fragment) && resp.Events.Count > 1 && resp.CalculateSize() >= _opt.MaxRequestBytes)
+        if (w.Has(WatchFlags.Fragment) && resp.Events.Count > 1 && resp.CalculateSize() >= _fragmentBytes)
             await SendFragmentsAsync(resp, send, ct).ConfigureAwait(false);
         else
             await send(resp, ct).ConfigureAwait(false);
@@ -316,17 +318,17 @@ public sealed class WatchStream
 
     private async ValueTask SendFragmentsAsync(WatchResponse whole, Func<WatchResponse, CancellationToken, ValueTask> send, CancellationToken ct)
     {
-        int baseSize = new WatchResponse { Header = whole.Header, WatchId = whole.WatchId, Fragment = true }.CalculateSize();
+        long baseSize = new WatchResponse { Header = whole.Header, WatchId = whole.WatchId, Fragment = true }.CalculateSize();
         var all = whole.Events;
         int i = 0;
         while (i < all.Count)
         {
             var part = new WatchResponse { Header = whole.Header, WatchId = whole.WatchId, Fragment = true };
-            int size = baseSize;
+            long size = baseSize;
             while (i < all.Count)
             {
                 int evSize = 1 + CodedOutputStream.ComputeMessageSize(all[i]);
-                if (part.Events.Count > 0 && size + evSize >= _opt.MaxRequestBytes) break;
+                if (part.Events.Count > 0 && size + evSize >= _fragmentBytes) break;
                 part.Events.Add(all[i]);
                 size += evSize;
                 i++;

@@ -18,10 +18,14 @@ public sealed class WatchStreamOptions
     public TimeSpan ProgressNotifyInterval { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// A response of a watch created with fragment=true that reaches this size is split (etcd uses its
-    /// max request bytes, 1.5 MiB by default, plus 512 KiB of gRPC overhead).
+    /// The member's max request bytes (etcd's --max-request-bytes, 1.5 MiB by default). A response of a
+    /// watch created with fragment=true that reaches this plus <see cref="GrpcOverheadBytes"/> is split,
+    /// as etcd does (checked against etcd 3.4.23: its threshold is 2 MiB with the defaults).
     /// </summary>
     public int MaxRequestBytes { get; init; } = 1536 * 1024;
+
+    /// <summary>Added to <see cref="MaxRequestBytes"/> for the fragmentation threshold (etcd's grpcOverheadBytes, 512 KiB).</summary>
+    public int GrpcOverheadBytes { get; init; } = 512 * 1024;
 
     /// <summary>
     /// Awaited before the start revision of a watch created with start_revision 0 is chosen and before a

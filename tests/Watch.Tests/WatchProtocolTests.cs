@@ -231,7 +231,7 @@ public class WatchProtocolTests
     public async Task Fragment_splits_large_responses_only_when_asked()
     {
         using var s = TestStore.Create();
-        await using var h = new StreamHarness(s.Watchable, new WatchStreamOptions { MaxRequestBytes = 400 });
+        await using var h = new StreamHarness(s.Watchable, new WatchStreamOptions { MaxRequestBytes = 400, GrpcOverheadBytes = 0 });
         h.Create("f", end: "g", watchId: 1, fragment: true);
         h.Create("f", end: "g", watchId: 2);
         await h.WaitCreated(2);
@@ -251,6 +251,30 @@ public class WatchProtocolTests
         Assert.False(whole[0].Fragment);
         WatchChecker.Check(frag, s.Model.Expected(rev, "f", "g"));
         WatchChecker.Check(whole, s.Model.Expected(rev, "f", "g"));
+    }
+
+    [Fact]
+    public async Task Fragment_threshold_with_defaults_matches_etcd()
+    {
+        // etcd 3.4.23, checked: four 600 000-byte values deleted in one revision, watched with prev_kv:
+        // with fragment -> [3 events, fragment=true] then [1 event]; without -> one 2.4 MB response.
+        using var s = TestStore.Create();
+        var big = new string('x', 600_000);
+        foreach (var k in new[] { "f1", "f2", "f3", "f4" }) s.Put(k, big);
+        await using var h = new StreamHarness(s.Watchable);
+        h.Create("f", "g", watchId: 1, prevKv: true, fragment: true);
+        h.Create("f", "g", watchId: 2, prevKv: true);
+        await h.WaitCreated(2);
+        s.Delete("f", "g");
+        await h.WaitEvents(1, 4);
+        await h.WaitEvents(2, 4);
+        var frag = h.ResponsesOf(1).Where(r => !r.Created).ToList();
+        Assert.Equal([3, 1], frag.Select(r => r.Events.Count));
+        Assert.Equal([true, false], frag.Select(r => r.Fragment));
+        var whole = h.ResponsesOf(2).Where(r => !r.Created).ToList();
+        Assert.Single(whole);
+        Assert.Equal(4, whole[0].Events.Count);
+        Assert.All(frag.SelectMany(r => r.Events), e => Assert.Equal(600_000, e.PrevKv.Value.Length));
     }
 
     [Fact]

@@ -56,35 +56,46 @@ internal static class SnapshotFormat
             }
         }
 
-        public void U8(byte value) => Bytes([value]);
+        public void U8(byte value)
+        {
+            Reserve(1);
+            _buffer[_used++] = value;
+        }
 
         public void U32(uint value)
         {
-            Span<byte> b = stackalloc byte[4];
-            BinaryPrimitives.WriteUInt32LittleEndian(b, value);
-            Bytes(b);
+            Reserve(4);
+            BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(_used), value);
+            _used += 4;
         }
 
         public void I32(int value) => U32((uint)value);
 
         public void I64(long value)
         {
-            Span<byte> b = stackalloc byte[8];
-            BinaryPrimitives.WriteInt64LittleEndian(b, value);
-            Bytes(b);
+            Reserve(8);
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_used), value);
+            _used += 8;
         }
 
         public void VarUInt(ulong value)
         {
-            Span<byte> b = stackalloc byte[10];
-            int n = 0;
+            Reserve(10);
             while (value >= 0x80)
             {
-                b[n++] = (byte)(value | 0x80);
+                _buffer[_used++] = (byte)(value | 0x80);
                 value >>= 7;
             }
-            b[n++] = (byte)value;
-            Bytes(b[..n]);
+            _buffer[_used++] = (byte)value;
+        }
+
+        /// <summary>Makes room for <paramref name="n"/> contiguous bytes (n ≤ buffer size).</summary>
+        private void Reserve(int n)
+        {
+            if (_buffer.Length - _used < n)
+            {
+                Flush();
+            }
         }
 
         public void Blob(ReadOnlySpan<byte> data)

@@ -50,7 +50,9 @@ public sealed class ConcurrencyTests
                 Interlocked.Increment(ref reads);
             }
         })).ToArray();
-        for (int i = 1; i <= 3000; i++)
+        // Keep writing until the readers (maybe slow to be scheduled on a busy machine) read a lot.
+        var deadline = Stopwatch.StartNew();
+        for (int i = 1; i <= 3000 || (Volatile.Read(ref reads) < 200 && deadline.Elapsed < TimeSpan.FromSeconds(60)); i++)
         {
             s.Txn(new TxnRequest { Success = { Op(PutReq("x", i.ToString())), Op(PutReq("y", i.ToString())) } });
             if (i % 500 == 0)
@@ -71,19 +73,28 @@ public sealed class ConcurrencyTests
         {
             s.Put("k" + (i % 1000), "v");
         }
-        var sw = Stopwatch.StartNew();
-        long from = 2, total = 0;
+        var whole = new List<Event>(100_000);
+        var single = Stopwatch.StartNew();
+        s.ReadEvents(2, s.Revision, 0, whole);
+        single.Stop();
+        Assert.Equal(100_000, whole.Count);
+
+        var chunked = Stopwatch.StartNew();
+        long from = 2, total = 0, calls = 0;
         var batch = new List<Event>();
         while (from <= s.Revision)
         {
             batch.Clear();
             from = s.ReadEvents(from, s.Revision, 100, batch);
             total += batch.Count;
+            calls++;
         }
-        sw.Stop();
+        chunked.Stop();
         Assert.Equal(100_000, total);
-        // 1 000 calls × (binary search + 100 events): milliseconds; a quadratic scan would take far longer.
-        Assert.True(sw.ElapsedMilliseconds < 2000, $"{sw.ElapsedMilliseconds} ms");
+        Assert.Equal(1000, calls);
+        // Linear: 1 000 binary searches on top of one pass. A replay that rescanned from the start
+        // would visit ~50 million entries, hundreds of times the single pass.
+        Assert.True(chunked.Elapsed < single.Elapsed * 30 + TimeSpan.FromMilliseconds(500), $"{chunked.Elapsed} vs {single.Elapsed}");
     }
 
     private sealed class Callback(Action<long, IReadOnlyList<Event>> onWrite) : IWriteObserver

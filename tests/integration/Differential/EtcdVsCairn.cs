@@ -113,3 +113,12 @@ public sealed class HashKv : EtcdVsCairn
     [Theory, MemberData(nameof(Cases))]
     public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
 }
+
+[CaseFile("maintenance.txt")]
+public sealed class Maintenance : EtcdVsCairn
+{
+    public static TheoryData<string> Cases => CaseCatalog.NamesFor<Maintenance>();
+
+    [Theory, MemberData(nameof(Cases))]
+    public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
+}

@@ -310,7 +310,7 @@ public class ClientServerTests(Xunit.Abstractions.ITestOutputHelper output)
         var e = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(path, new RangeRequest(), RangeResponse.Parser));
         Assert.Equal(StatusCode.Unimplemented, e.Status);
         Assert.Equal(message, e.Message);
-        Assert.True(sw.ElapsedMilliseconds < 1000);
+        Assert.True(sw.ElapsedMilliseconds < 2000, $"took {sw.ElapsedMilliseconds} ms");
 
         // A stream to an unknown method fails the same way, on its first read.
         using var call = channel.DuplexStreaming<WatchRequest, WatchResponse>(path, WatchResponse.Parser);

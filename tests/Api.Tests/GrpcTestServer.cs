@@ -31,18 +31,22 @@ public sealed class GrpcTestServer : IAsyncDisposable
     public static Task<GrpcTestServer> StartAsync(GrpcServiceRegistry registry, GrpcServerOptions? options = null) =>
         StartCoreAsync(app => app.UseGrpc(registry, options));
 
+    /// <summary>A server on the given listen URLs (e.g. https with certificate files).</summary>
+    public static Task<GrpcTestServer> StartAsync(GrpcServiceRegistry registry, IEnumerable<Uri> urls, GrpcTlsOptions? tls) =>
+        StartCoreAsync(app => app.UseGrpc(registry), urls, tls);
+
     /// <summary>A plain Kestrel h2c endpoint with no gRPC code of ours: for client misbehaviour tests.</summary>
     public static Task<GrpcTestServer> StartRawAsync(RequestDelegate handler) =>
         StartCoreAsync(app => app.Run(handler));
 
-    private static async Task<GrpcTestServer> StartCoreAsync(Action<WebApplication> configure)
+    private static async Task<GrpcTestServer> StartCoreAsync(Action<WebApplication> configure, IEnumerable<Uri>? urls = null, GrpcTlsOptions? tls = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         var logs = new TestLoggerProvider();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
-        builder.WebHost.ConfigureKestrel(o => GrpcKestrel.Configure(o, [new Uri("http://127.0.0.1:0")]));
+        builder.WebHost.ConfigureKestrel(o => GrpcKestrel.Configure(o, urls ?? [new Uri("http://127.0.0.1:0")], tls));
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
         configure(app);

@@ -55,7 +55,15 @@ public static class GrpcKestrel
             var host = url.Host;
             if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
             {
-                options.ListenLocalhost(port, Listen);
+                if (port == 0)
+                {
+                    // Kestrel cannot bind one dynamic port on both loopbacks; IPv4 is what clients dial.
+                    options.Listen(IPAddress.Loopback, 0, Listen);
+                }
+                else
+                {
+                    options.ListenLocalhost(port, Listen);
+                }
             }
             else if (IPAddress.TryParse(host.Trim('[', ']'), out var ip))
             {

@@ -146,8 +146,15 @@ public sealed class WatchableStore : IWriteObserver, IDisposable
         }
     }
 
+    /// <summary>Watchers handed an event candidate by the key map or the interval tree (tests: notify cost).</summary>
+    internal long NotifyVisits;
+
+    /// <summary>The background loop (tests: it ends on Dispose).</summary>
+    internal Task LoopTask => _loop;
+
     private void Collect(Watcher w, Event ev, long revision)
     {
+        NotifyVisits++;
         if (w.MinRev > revision || !w.Accepts(ev)) return;
         if (w.Scratch is null)
         {

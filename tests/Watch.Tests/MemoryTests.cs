@@ -30,6 +30,7 @@ public class MemoryTests
         long after = GC.GetTotalMemory(true);
         double perWatcher = (after - before) / (double)N;
         Assert.Equal(N, s.Watchable.SyncedCount);
+        Console.WriteLine($"idle watcher: {perWatcher:F0} bytes (store side, incl. its key)");
         Assert.True(perWatcher < 512, $"{perWatcher:F0} bytes per idle watcher");
         // And a write to one key costs only its matching watchers.
         s.Put("/registry/pods/ns1/pod-1", "x");

@@ -30,8 +30,18 @@ internal sealed class InboundConnection
         _remote = socket.RemoteEndPoint?.ToString() ?? "?";
     }
 
-    /// <summary>Closes the socket; the read loop then ends with an error it ignores.</summary>
-    public void Abort() => _socket.Dispose();
+    private volatile bool _aborted;
+
+    /// <summary>
+    /// Closes the socket; the read loop then ends with an error it ignores. Frames already buffered
+    /// are not delivered after this, so a replaced stream cannot interleave old messages with those
+    /// of the sender's new connection.
+    /// </summary>
+    public void Abort()
+    {
+        _aborted = true;
+        _socket.Dispose();
+    }
 
     public async Task RunAsync()
     {
@@ -121,6 +131,11 @@ internal sealed class InboundConnection
                     if (end - start < needed)
                     {
                         break;
+                    }
+
+                    if (_aborted)
+                    {
+                        return;
                     }
 
                     try

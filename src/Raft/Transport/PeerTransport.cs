@@ -32,7 +32,9 @@ namespace Cairn.Raft.Transport;
 /// <see cref="PeerUnreachable"/> so the member can call the core's ReportUnreachable.</para>
 /// <para><b>Receiving.</b> The message handler runs on the read loop of the inbound connection:
 /// calls for one sender are sequential and in that sender's order; calls for different senders
-/// may run concurrently on thread-pool threads, so the handler must be thread-safe. The memory it
+/// may run concurrently on thread-pool threads, so the handler must be thread-safe. (When a sender
+/// reconnects, its old connection is closed and delivers nothing more, but a call already running
+/// on it may overlap the first calls of the new one.) The memory it
 /// receives points into the connection's receive buffer and is valid only during the call — copy
 /// (or decode) before returning. This is the cheaper contract for the common case, where the core
 /// decodes each message at once into its own objects. A handler that blocks stalls only that

@@ -233,6 +233,74 @@ public class PeerTransportMessagingTests
     }
 
     [Fact]
+    public async Task StalledWrite_TimesOut_Reconnects_AndOldStreamDeliversNothingMore()
+    {
+        var options = new PeerTransportOptions { WriteTimeout = TimeSpan.FromMilliseconds(300), MaxReconnectDelay = TimeSpan.FromMilliseconds(200), Log = TestLog.Write };
+        using var release = new ManualResetEventSlim(false);
+        var seqs = new List<long>();
+        void OnMessage(ulong from, ReadOnlyMemory<byte> m)
+        {
+            long seq = Seq(m.ToArray());
+            lock (seqs)
+            {
+                seqs.Add(seq);
+            }
+
+            if (seq == 0)
+            {
+                release.Wait(TimeSpan.FromSeconds(30)); // the first message blocks its connection
+            }
+        }
+
+        var unreachable = new ConcurrentQueue<ulong>();
+        await using var a = new PeerTransport(0x2A, Cluster, AnyPort, (_, _) => { }, options: options);
+        await using var b = new PeerTransport(0x2B, Cluster, AnyPort, OnMessage, options: options);
+        a.PeerUnreachable += unreachable.Enqueue;
+        a.AddPeer(0x2B, [b.ListenUrl]);
+
+        try
+        {
+            long next = 0;
+            var sw = Stopwatch.StartNew();
+            while (unreachable.IsEmpty && sw.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                for (int i = 0; i < 200; i++)
+                {
+                    a.Send(0x2B, Message(0x2A, next++, 1024));
+                }
+
+                await Task.Delay(1);
+            }
+
+            Assert.Contains(0x2BUL, unreachable); // the stalled write was given up on
+            Assert.True(Eventually(() => a.GetPeerStats(0x2B)!.Value.Connections >= 2, TimeSpan.FromSeconds(5)), "no reconnect after the write timeout");
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        for (long seq = 1_000_000; seq < 1_000_100; seq++)
+        {
+            a.Send(0x2B, Message(0x2A, seq));
+        }
+
+        Assert.True(Eventually(() => { lock (seqs) { return seqs.Contains(1_000_099); } }, TimeSpan.FromSeconds(10)));
+        List<long> got;
+        lock (seqs)
+        {
+            got = seqs.ToList();
+        }
+
+        // Strictly increasing: frames the old (replaced) connection had buffered were not delivered
+        // after the new connection's; gaps are the messages lost with the timed-out connection.
+        for (int i = 1; i < got.Count; i++)
+        {
+            Assert.True(got[i] > got[i - 1], $"seq {got[i]} delivered after {got[i - 1]} (index {i})");
+        }
+    }
+
+    [Fact]
     public async Task SendToUnknownOrRemovedPeer_ReturnsFalse_AndRemovedPeerIsRefused()
     {
         var inbox = new MessageRecorder();

@@ -30,6 +30,7 @@ public sealed partial class KvStore
                 Volatile.Write(ref _revision, fresh._revision);
                 Volatile.Write(ref _compactRevision, fresh._compactRevision);
                 Volatile.Write(ref _bytes, fresh._bytes);
+                RebuildLeaseIndex();
             }
             finally
             {

@@ -143,6 +143,7 @@ public sealed partial class KvStore
             store._log.Append(v);
         }
         store._bytes = bytes;
+        store.RebuildLeaseIndex();
         return store;
     }
 }

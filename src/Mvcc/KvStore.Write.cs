@@ -130,6 +130,7 @@ public sealed partial class KvStore
         long revision = tx.Begin + 1;
         if (changed)
         {
+            UpdateLeaseIndex(tx);
             Volatile.Write(ref _revision, revision);
         }
         tx.Touched.Clear();

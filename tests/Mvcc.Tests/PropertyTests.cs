@@ -165,6 +165,12 @@ public sealed class PropertyTests(ITestOutputHelper output)
             var all = new RangeRequest { Key = B("\0"), RangeEnd = B("\0"), Revision = rev };
             Same($"full range @{rev}", () => model.Range(all), () => store.Range(all));
         }
+        foreach (long lease in new long[] { 5, 6, 7 })
+        {
+            var attached = model.States[^1].Values.Where(kv => kv.Lease == lease).Select(kv => S(kv.Key)).ToList();
+            Assert.Equal(attached, store.KeysWithLease(lease).Select(S).ToList());
+        }
+
         long from = Math.Max(1, model.CompactRev);
         var expected = model.EventsFrom(from);
         var actual = new List<Event>();

@@ -112,4 +112,24 @@ public sealed class WriteTests
         Assert.Equal(0, s.Delete("\0", "\0").Deleted);
         Assert.Equal(3, s.Revision);
     }
+
+    [Fact]
+    public void KeysWithLeaseFollowsTheLatestValues()
+    {
+        var s = WithLeases();
+        s.Put("b", "1", lease: 10);
+        s.Put("a", "1", lease: 10);
+        s.Put("c", "1", lease: 20);
+        Assert.Equal(["a", "b"], s.KeysWithLease(10).Select(S));
+        s.Put("a", "2");                                                       // detached
+        s.Put(new PutRequest { Key = B("c"), IgnoreLease = true, Value = B("3") }); // stays on 20
+        s.Txn(new TxnRequest { Success = { Op(DelReq("b")), Op(new PutRequest { Key = B("d"), Lease = 20 }) } });
+        Assert.Empty(s.KeysWithLease(10));
+        Assert.Equal(["c", "d"], s.KeysWithLease(20).Select(S));
+        // a failed txn changes nothing
+        Assert.ThrowsAny<RpcException>(() => s.Txn(new TxnRequest { Success = { Op(new PutRequest { Key = B("e"), Lease = 10 }), Op(new PutRequest { Key = B("f"), Lease = 99 }) } }));
+        Assert.Empty(s.KeysWithLease(10));
+        var copy = KvStore.ReadSnapshot(new MemoryStream(Snapshot(s)));
+        Assert.Equal(["c", "d"], copy.KeysWithLease(20).Select(S));
+    }
 }

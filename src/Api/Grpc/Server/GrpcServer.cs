@@ -54,6 +54,15 @@ public sealed class GrpcServer
         // The receive limit is enforced per message instead.
         DisableBodyLimits(context);
 
+        if (!HttpProtocol.IsHttp2(request.Protocol))
+        {
+            // gRPC needs HTTP/2 (trailers, full duplex). Only reachable on a listener that also
+            // allows HTTP/1.1, which GrpcKestrel never configures.
+            response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            response.Headers.Connection = "Upgrade";
+            response.Headers.Upgrade = "h2";
+            return;
+        }
         if (!HttpMethods.IsPost(request.Method))
         {
             await EarlyErrorAsync(context, StatusCodes.Status405MethodNotAllowed, StatusCode.Internal,

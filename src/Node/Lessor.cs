@@ -15,8 +15,8 @@ namespace Cairn.Node;
 /// on the apply thread, from <see cref="ApplyGrant"/> and <see cref="ApplyRevoke"/>. Expiry times
 /// are local and volatile, as in etcd: a member that becomes leader restarts every lease's clock
 /// (<see cref="RefreshAll"/>), so a leader change can only lengthen a lease, never cut it short.
-/// Which keys a lease holds is read from the store (every KeyValue carries its lease), so there is
-/// no second copy of that mapping to drift from it.
+/// Which keys a lease holds is the store's own index (<see cref="KvStore.KeysWithLease"/>), kept
+/// with every write, so there is no second copy of that mapping here to drift from it.
 /// </remarks>
 internal sealed class Lessor
 {
@@ -182,19 +182,7 @@ internal sealed class Lessor
 
     private KvStore Store => _store ?? throw new InvalidOperationException("lessor has no store attached");
 
-    private List<ByteString> KeysOf(long id)
-    {
-        // A full scan: simple and always consistent with the store; revokes are rare next to puts.
-        var all = Store.Range(new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0) });
-        var keys = new List<ByteString>();
-        foreach (var kv in all.Kvs)
-        {
-            if (kv.Lease == id)
-                keys.Add(kv.Key);
-        }
-
-        return keys;
-    }
+    private List<ByteString> KeysOf(long id) => Store.KeysWithLease(id);
 
     private static long Deadline(long ttlSeconds) =>
         Stopwatch.GetTimestamp() + (long)(Math.Min(ttlSeconds, MaxTtlSeconds / 1000) * (double)Stopwatch.Frequency);

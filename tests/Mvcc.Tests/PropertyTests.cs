@@ -9,7 +9,10 @@ namespace Cairn.Mvcc.Tests;
 /// <summary>Random operation sequences against <see cref="ReferenceModel"/>.</summary>
 public sealed class PropertyTests(ITestOutputHelper output)
 {
-    public static IEnumerable<object[]> Seeds() => Enumerable.Range(1, 12).Select(i => new object[] { i * 7919 });
+    /// <summary>12 seeds by default; MVCC_PROPERTY_SEEDS=n runs n of them (a longer soak).</summary>
+    public static IEnumerable<object[]> Seeds() =>
+        Enumerable.Range(1, int.TryParse(Environment.GetEnvironmentVariable("MVCC_PROPERTY_SEEDS"), out int n) ? n : 12)
+            .Select(i => new object[] { i * 7919 });
 
     [Theory]
     [MemberData(nameof(Seeds))]

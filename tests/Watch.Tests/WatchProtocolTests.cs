@@ -169,6 +169,27 @@ public class WatchProtocolTests
     }
 
     [Fact]
+    public async Task Barrier_runs_before_the_start_revision_of_a_watch_from_now_is_chosen()
+    {
+        // The barrier stands for ReadIndex: writes it waits for are already in the store when the
+        // watch's start is chosen, so a watch "from now" does not report them.
+        using var s = TestStore.Create();
+        long appliedInBarrier = 0;
+        await using var h = new StreamHarness(s.Watchable, new WatchStreamOptions
+        {
+            Barrier = async ct => { await Task.Delay(20, ct); appliedInBarrier = s.Put("k", "applied-during-read-index"); },
+        });
+        h.Create("k", watchId: 1);
+        var created = await h.WaitCreated(1);
+        Assert.Equal(appliedInBarrier, created.Header.Revision);
+        long next = s.Put("k", "after");
+        var evs = await h.WaitEvents(1, 1);
+        await Task.Delay(50);
+        Assert.Single(h.EventsOf(1));
+        Assert.Equal(next, evs[0].Kv.ModRevision);
+    }
+
+    [Fact]
     public async Task Progress_request_is_deferred_until_every_watch_is_synced()
     {
         using var s = TestStore.Create();

@@ -313,6 +313,35 @@ public abstract class KvTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LargeCatchUpIsDeliveredWholeWithAndWithoutFragments()
+    {
+        // 24 revisions of 100 KB: a catch-up response of ~2.4 MB, above the 2 MiB fragment threshold
+        // (max request bytes + gRPC overhead), so a fragment=true watch gets it in pieces.
+        var value = ByteString.CopyFrom(new byte[100_000]);
+        long first = 0;
+        for (var i = 0; i < 24; i++)
+        {
+            var rev = (await Client.PutAsync(ByteString.CopyFromUtf8(P + "big/" + i), value)).Header.Revision;
+            first = first == 0 ? rev : first;
+        }
+        foreach (var fragment in new[] { true, false })
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var events = new List<Event>();
+            await foreach (var batch in Client.Watch(KeyRange.Prefix(P + "big/"), new WatchOptions { StartRevision = first, Fragment = fragment }, cts.Token))
+            {
+                events.AddRange(batch.Events);
+                if (events.Count >= 24)
+                {
+                    break;
+                }
+            }
+            Assert.Equal(Enumerable.Range(0, 24).Select(i => first + i), events.Select(e => e.Kv.ModRevision));
+            Assert.All(events, e => Assert.Equal(100_000, e.Kv.Value.Length));
+        }
+    }
+
+    [Fact]
     public async Task ManyWatchesShareOneStreamAndCancelCleanly()
     {
         var start = (await Client.PutAsync(P + "s/0", "x")).Header.Revision;

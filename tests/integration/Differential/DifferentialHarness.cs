@@ -96,6 +96,8 @@ public static class DifferentialHarness
                    string.Join('\n', expected.TimedOut.Select(s => $"  line {s.Line}: {s.Source}")) +
                    $"\n--- {expectedName} transcript ---\n{expected}";
         }
+        if (expected.Lines.SequenceEqual(actual.Lines, StringComparer.Ordinal))
+            return null;
         var diff = LineDiff.Unified(expected.Lines, actual.Lines, $"{expectedName} ({expected.Member})", $"{actualName} ({actual.Member})");
         return diff.Length == 0
             ? null

@@ -122,3 +122,12 @@ public sealed class Maintenance : EtcdVsCairn
     [Theory, MemberData(nameof(Cases))]
     public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
 }
+
+[CaseFile("auth.txt")]
+public sealed class Auth : EtcdVsCairn
+{
+    public static TheoryData<string> Cases => CaseCatalog.NamesFor<Auth>();
+
+    [Theory, MemberData(nameof(Cases))]
+    public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
+}

@@ -373,8 +373,10 @@ public sealed class CairnProcess : MemberProcess
     /// <summary>The Cairn member binary; throws a message that says how to get it when it does not exist.</summary>
     public static string RequireDll() =>
         RepoLayout.FindCairnDll() ?? throw new InvalidOperationException(
-            $"The Cairn member binary does not exist: expected {RepoLayout.ExpectedCairnDll} " +
-            "(built from src/Node by 'dotnet build tests/integration'; set CAIRN_DLL to use another one).");
+            Environment.GetEnvironmentVariable("CAIRN_DLL") is { Length: > 0 } overridden
+                ? $"The Cairn member binary does not exist: CAIRN_DLL={overridden}."
+                : $"The Cairn member binary does not exist: expected {RepoLayout.ExpectedCairnDll} " +
+                  "(built from src/Node by 'dotnet build tests/integration'; set CAIRN_DLL to use another one).");
 
     /// <inheritdoc />
     protected override ProcessStartInfo CreateStartInfo(IReadOnlyList<string> flags)

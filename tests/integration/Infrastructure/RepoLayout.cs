@@ -43,7 +43,20 @@ public static class RepoLayout
     }
 
     /// <summary>The path <c>src/Node/bin/&lt;Configuration&gt;/net10.0/cairn.dll</c> would have, for error messages.</summary>
-    public static string ExpectedCairnDll => Path.Combine(Root, "src", "Node", "bin", Configuration, "net10.0", "cairn.dll");
+    public static string ExpectedCairnDll
+    {
+        get
+        {
+            try
+            {
+                return Path.Combine(Root, "src", "Node", "bin", Configuration, "net10.0", "cairn.dll");
+            }
+            catch (InvalidOperationException e)
+            {
+                return $"src/Node/bin/{Configuration}/net10.0/cairn.dll ({e.Message})";
+            }
+        }
+    }
 
     private static string FindRoot()
     {

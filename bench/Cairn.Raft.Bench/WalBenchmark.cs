@@ -11,7 +11,7 @@ namespace Cairn.Raft.Bench;
 /// <summary>
 /// WAL append throughput with fsync, against the raw fdatasync rate of the same disk measured in the
 /// same run. One Append + one Sync per batch of 256-byte entries; batch sizes 1, 16, 256.
-/// Usage: <c>wal [--dir PATH] [--seconds S] [--all]</c> (<c>--all</c> adds the non-default WAL settings).
+/// Usage: <c>wal [--dir PATH] [--seconds S] [--slice S] [--all]</c> (<c>--all</c> adds the non-default WAL settings).
 /// </summary>
 internal static partial class WalBenchmark
 {
@@ -21,7 +21,10 @@ internal static partial class WalBenchmark
     {
         string root = Arg(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "cairn-walbench-" + Environment.ProcessId);
         double seconds = double.Parse(Arg(args, "--seconds") ?? "6", CultureInfo.InvariantCulture);
-        int rounds = int.Parse(Arg(args, "--rounds") ?? "3", CultureInfo.InvariantCulture);
+        // Rows take turns in short slices: the disk is shared, and its latency drifts over seconds, so
+        // long turns would compare rows measured under different neighbours.
+        double slice = double.Parse(Arg(args, "--slice") ?? "0.2", CultureInfo.InvariantCulture);
+        int rounds = Math.Max(1, (int)Math.Ceiling(seconds / slice));
         bool all = args.Contains("--all");
         Directory.CreateDirectory(root);
         var rows = new List<RowState>();

@@ -416,4 +416,31 @@ public class ClientServerTests(Xunit.Abstractions.ITestOutputHelper output)
         var e2 = await Assert.ThrowsAsync<RpcException>(() => call.WriteAsync(new WatchRequest()));
         Assert.Equal(StatusCode.Unavailable, e2.Status);
     }
+
+    [Fact]
+    public async Task DisposingTheCallOrChannelFailsPendingReadsQuickly()
+    {
+        await using var server = await GrpcTestServer.StartAsync(WatchRegistry());
+        var channel = new GrpcChannel(server.Address);
+        var call = channel.DuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchResponse.Parser);
+        await call.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = Bytes("a") } });
+        Assert.True(await call.MoveNextAsync());
+        Assert.True(await call.MoveNextAsync());
+        var pending = call.MoveNextAsync().AsTask();
+        call.Dispose();
+        var e = await Assert.ThrowsAsync<RpcException>(() => pending.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(StatusCode.Cancelled, e.Status);
+
+        var call2 = channel.DuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchResponse.Parser);
+        await call2.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = Bytes("b") } });
+        Assert.True(await call2.MoveNextAsync());
+        var pending2 = call2.MoveNextAsync().AsTask();
+        await Task.Delay(50);
+        Assert.True(pending2.IsCompleted); // the event was already on its way
+        var pending3 = call2.MoveNextAsync().AsTask();
+        channel.Dispose();
+        var e2 = await Assert.ThrowsAsync<RpcException>(() => pending3.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(e2.Status is StatusCode.Cancelled or StatusCode.Unavailable, e2.ToString());
+        call2.Dispose();
+    }
 }

@@ -12,6 +12,7 @@ namespace Cairn.Grpc.Client;
 public sealed class GrpcChannel : IDisposable
 {
     private readonly bool _ownsHandler;
+    private readonly CancellationTokenSource _disposed = new();
 
     /// <summary>Creates a channel to <paramref name="address"/> (scheme, host and port; any path is ignored).</summary>
     public GrpcChannel(Uri address, GrpcChannelOptions? options = null)
@@ -66,6 +67,14 @@ public sealed class GrpcChannel : IDisposable
     public GrpcChannelOptions Options { get; }
 
     internal HttpMessageInvoker Invoker { get; }
+
+    /// <summary>
+    /// Fires when the channel is disposed. Every call links to it, because disposing the HTTP
+    /// handler alone leaves HTTP/2 streams that are in flight waiting forever.
+    /// </summary>
+    internal CancellationToken DisposedToken => _disposed.Token;
+
+    internal bool IsDisposed => _disposed.IsCancellationRequested;
 
     /// <summary>
     /// Makes a unary call. Throws <see cref="RpcException"/> for any failure: the server's status,
@@ -137,6 +146,14 @@ public sealed class GrpcChannel : IDisposable
         return new DuplexStreamingCall<TRequest, TResponse>(call);
     }
 
-    /// <summary>Closes the connection (when the channel created its handler). Calls in flight fail.</summary>
-    public void Dispose() => Invoker.Dispose();
+    /// <summary>Cancels the calls in flight (they fail with CANCELLED) and closes the connection (when the channel created its handler).</summary>
+    public void Dispose()
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+        _disposed.Cancel();
+        Invoker.Dispose();
+    }
 }

@@ -62,11 +62,11 @@ internal sealed class GrpcClientCall<TResponse> : IDisposable where TResponse : 
             }
             requestHeaders.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(remaining));
             _deadlineCts = remaining > TimeSpan.FromDays(30) ? new CancellationTokenSource() : new CancellationTokenSource(remaining);
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _deadlineCts.Token);
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _deadlineCts.Token, channel.DisposedToken);
         }
         else
         {
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, channel.DisposedToken);
         }
     }
 
@@ -295,6 +295,10 @@ internal sealed class GrpcClientCall<TResponse> : IDisposable where TResponse : 
         {
             return new RpcException(StatusCode.Cancelled, "grpc: the call was disposed", e);
         }
+        if (_channel.IsDisposed)
+        {
+            return new RpcException(StatusCode.Cancelled, "grpc: the channel was disposed", e);
+        }
         if (_cts.IsCancellationRequested)
         {
             return new RpcException(StatusCode.Cancelled, "context canceled", e);
@@ -308,6 +312,8 @@ internal sealed class GrpcClientCall<TResponse> : IDisposable where TResponse : 
         }
         return e switch
         {
+            ObjectDisposedException =>
+                new RpcException(StatusCode.Cancelled, "grpc: the channel was disposed", e),
             HttpRequestException { InnerException: SocketException socket } =>
                 new RpcException(StatusCode.Unavailable, $"connection error: {socket.Message} ({_channel.Address.Authority})", e),
             HttpRequestException or IOException =>
@@ -358,7 +364,15 @@ internal sealed class GrpcClientCall<TResponse> : IDisposable where TResponse : 
     {
         var body = _body;
         _body = null;
-        body?.Complete();
+        try
+        {
+            // May race with a read on another thread (Dispose during MoveNextAsync); that read
+            // then fails and reports the error already recorded.
+            body?.Complete();
+        }
+        catch (InvalidOperationException)
+        {
+        }
         _response?.Dispose();
     }
 

@@ -38,6 +38,9 @@ internal sealed class Simulator
     private readonly ulong _snapshotEvery;
     private readonly ulong _catchUp;
     private readonly double _tickSkipRate;
+    private readonly double _storm;
+    private readonly ulong _maxSizePerMsg;
+    private readonly int _maxInflight;
     private readonly int _heartbeatTick;
 
     public Simulator(int seed, SimOptions options, bool trace = false)
@@ -50,8 +53,12 @@ internal sealed class Simulator
         _dropRate = _o.Faults ? _rng.NextDouble() * 0.1 : 0;
         _dupRate = _o.Faults ? _rng.NextDouble() * 0.05 : 0;
         _maxDelay = _o.Faults ? _rng.Next(0, 5) : 1;
-        _crashRate = _o.Faults ? _rng.NextDouble() * 0.01 : 0;
-        _readyCrashRate = _o.Faults ? _rng.NextDouble() * 0.01 : 0;
+        // A third of the runs are storms: frequent crashes and partitions, hence frequent leader changes with
+        // partially replicated logs (the Figure 8 situations of the Raft paper).
+        _storm = _rng.NextDouble() < 0.33 ? 4 : 1;
+        _crashRate = _o.Faults ? _rng.NextDouble() * 0.01 * _storm : 0;
+        _readyCrashRate = _o.Faults ? _rng.NextDouble() * 0.01 * _storm : 0;
+
         _preVote = _rng.NextDouble() < 0.85;
         _checkQuorum = _rng.NextDouble() < 0.85;
         _snapshotEvery = (ulong)_rng.Next(5, 60);
@@ -59,6 +66,9 @@ internal sealed class Simulator
         // Uneven clocks: a member sometimes misses a tick, so timers drift apart.
         _tickSkipRate = _o.Faults ? _rng.NextDouble() * 0.2 : 0;
         _heartbeatTick = _rng.Next(_o.HeartbeatTick, _o.HeartbeatTick + 3);
+        // Small messages and windows make followers acknowledge long backlogs piecemeal.
+        _maxSizePerMsg = new ulong[] { 1, 300, 1024, 64 * 1024 }[_rng.Next(4)];
+        _maxInflight = new[] { 1, 4, 64 }[_rng.Next(3)];
         for (ulong id = 1; id <= (ulong)(_o.Members + _o.Spares); id++) _nodes[id] = new SimNode(id);
         var founders = new ConfState(Enumerable.Range(1, _o.Members).Select(i => (ulong)i));
         foreach (var n in _nodes.Values.Where(n => n.Id <= (ulong)_o.Members))
@@ -75,7 +85,7 @@ internal sealed class Simulator
     public long Ticks => _now;
 
     public string Describe() =>
-        $"members={_o.Members} drop={_dropRate:F3} dup={_dupRate:F3} maxDelay={_maxDelay} crash={_crashRate:F4} readyCrash={_readyCrashRate:F4} preVote={_preVote} checkQuorum={_checkQuorum} snapshotEvery={_snapshotEvery} catchUp={_catchUp} tickSkip={_tickSkipRate:F2} heartbeatTick={_heartbeatTick}";
+        $"members={_o.Members} storm={_storm} drop={_dropRate:F3} dup={_dupRate:F3} maxDelay={_maxDelay} crash={_crashRate:F4} readyCrash={_readyCrashRate:F4} preVote={_preVote} checkQuorum={_checkQuorum} snapshotEvery={_snapshotEvery} catchUp={_catchUp} tickSkip={_tickSkipRate:F2} heartbeatTick={_heartbeatTick} maxSizePerMsg={_maxSizePerMsg} maxInflight={_maxInflight}";
 
     private void Log(string what)
     {
@@ -98,8 +108,8 @@ internal sealed class Simulator
             ElectionTick = _o.ElectionTick,
             HeartbeatTick = _heartbeatTick,
             Applied = n.Applied,
-            MaxSizePerMsg = 1024,
-            MaxInflightMsgs = 4,
+            MaxSizePerMsg = _maxSizePerMsg,
+            MaxInflightMsgs = _maxInflight,
             MaxInflightBytes = 8 * 1024,
             MaxUncommittedEntriesSize = 16 * 1024,
             PreVote = _preVote,
@@ -401,7 +411,7 @@ internal sealed class Simulator
     {
         if (!_o.Faults) return;
         if (_rng.NextDouble() < _crashRate && RandomAlive() is { } victim) Crash(victim, "random");
-        var roll = _rng.NextDouble();
+        var roll = _rng.NextDouble() / _storm;
         if (roll < 0.01)
         {
             // Symmetric partition: a random side against the rest.

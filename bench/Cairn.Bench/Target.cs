@@ -1,0 +1,44 @@
+using Cairn.Grpc.Client;
+
+namespace Cairn.Bench;
+
+/// <summary>A cluster under test: its client endpoints, member pids (for RSS) and connections.</summary>
+internal sealed class Target : IDisposable
+{
+    public Target(string name, IReadOnlyList<string> endpoints, IReadOnlyList<int> pids, int connectionsPerEndpoint)
+    {
+        Name = name;
+        Endpoints = endpoints;
+        Pids = pids;
+        Channels = endpoints
+            .SelectMany(e => Enumerable.Range(0, connectionsPerEndpoint).Select(_ => new GrpcChannel(new Uri("http://" + e))))
+            .ToArray();
+    }
+
+    public string Name { get; }
+    public IReadOnlyList<string> Endpoints { get; }
+    public IReadOnlyList<int> Pids { get; }
+
+    /// <summary>Connections, round-robin over endpoints (index i is on endpoint i % endpoints).</summary>
+    public GrpcChannel[] Channels { get; }
+
+    /// <summary>Resident set size of each member, in bytes (from /proc).</summary>
+    public long[] Rss() => Pids.Select(pid =>
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }).ToArray();
+
+    public void Dispose()
+    {
+        foreach (var c in Channels)
+            c.Dispose();
+    }
+}

@@ -208,4 +208,49 @@ public class ClientMisbehavingServerTests
         Assert.Same(e, await Assert.ThrowsAsync<RpcException>(() => call.MoveNextAsync().AsTask()));
         Assert.Equal(StatusCode.OutOfRange, call.Status);
     }
+
+    [Fact]
+    public async Task ConnectionClosedByPeerIsUnavailable()
+    {
+        // A TCP server that accepts and hangs up, as a crashing member would.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var accepting = Task.Run(async () =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                using var socket = await listener.AcceptSocketAsync();
+                var buffer = new byte[1024];
+                await socket.ReceiveAsync(buffer); // the HTTP/2 preface
+                socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // RST, not FIN
+                socket.Close();
+            }
+        });
+        using var channel = new GrpcChannel(new Uri($"http://127.0.0.1:{port}"));
+        var e = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(Range, new RangeRequest(), RangeResponse.Parser)
+            .WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.Unavailable, e.Status);
+    }
+
+    [Fact]
+    public async Task ServerAbortingTheCallMidStreamIsAClearError()
+    {
+        await using var fake = await GrpcTestServer.StartRawAsync(async ctx =>
+        {
+            ctx.Response.ContentType = "application/grpc";
+            await ctx.Response.Body.WriteAsync(Frame(Response));
+            await ctx.Response.Body.FlushAsync();
+            ctx.Abort();
+        });
+        using var channel = new GrpcChannel(fake.Address);
+        using var call = channel.ServerStreaming(Range, new RangeRequest(), RangeResponse.Parser);
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)))
+            {
+            }
+        });
+        Assert.True(e.Status is StatusCode.Internal or StatusCode.Unavailable or StatusCode.Cancelled, e.ToString());
+    }
 }

@@ -246,6 +246,25 @@ public sealed class WatchResumeTests
     }
 
     [Fact]
+    public async Task ProgressNotifyWatchLeavesAStreamSilentBeyondTheBound()
+    {
+        var transport = new FakeWatchTransport();
+        transport.OnOpen = s => s.OnCreate = (create, id) => s.Number == 1 ? [] : [Batch(id, [Ev(7, "a")])];
+        await using var client = new EtcdClient(new EtcdClientOptions
+        {
+            Endpoints = Endpoints,
+            WatchProbeInterval = Timeout.InfiniteTimeSpan,
+            ProgressNotifyInterval = TimeSpan.FromMilliseconds(100),
+            ProgressNotifySilenceFactor = 3,
+        }, transport);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var batch = await First(client, "a", new WatchOptions { StartRevision = 5, ProgressNotify = true }, 7);
+        Assert.Equal("http://fake2:2/", batch.Endpoint);
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(250), $"left after {sw.Elapsed}");
+        Assert.Equal(5, transport.Streams[1].Requests[0].CreateRequest.StartRevision);
+    }
+
+    [Fact]
     public async Task RefusedCreateEndsOnlyThatWatch()
     {
         var transport = new FakeWatchTransport { };

@@ -503,7 +503,14 @@ internal sealed class WatchHub : IAsyncDisposable
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (_commands.Writer.TryWrite(new Command.Shutdown(done)))
             {
-                await done.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                try
+                {
+                    await done.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // The loop is stuck behind something slow; closing the connections below ends it.
+                }
             }
         }
         _commands.Writer.TryComplete();

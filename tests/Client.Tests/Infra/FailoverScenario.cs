@@ -85,6 +85,7 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
 
         // Writer: puts, deletes and 3-key transactions at ~200 ops/s on the survivors.
         var writeFailures = 0;
+        var acked = new ConcurrentDictionary<long, TimeSpan>(); // revision → when the writer got the OK
         var writeLatencies = new List<(double At, double Ms)>();
         var faultTime = TimeSpan.Zero;
         var writer = Task.Run(async () =>
@@ -101,18 +102,20 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
                 var t0 = clock.Elapsed;
                 try
                 {
+                    long revision;
                     if (i % 10 == 3)
                     {
-                        await writerClient.Txn().Then(Op.Put(prefix + "t/a", i.ToString()), Op.Put(prefix + "t/b", i.ToString()), Op.Put(prefix + "t/c", i.ToString())).CommitAsync();
+                        revision = (await writerClient.Txn().Then(Op.Put(prefix + "t/a", i.ToString()), Op.Put(prefix + "t/b", i.ToString()), Op.Put(prefix + "t/c", i.ToString())).CommitAsync()).Header.Revision;
                     }
                     else if (i % 7 == 5)
                     {
-                        await writerClient.DeleteAsync(prefix + "k" + (i % 40));
+                        revision = (await writerClient.DeleteAsync(prefix + "k" + (i % 40))).Header.Revision;
                     }
                     else
                     {
-                        await writerClient.PutAsync(prefix + "k" + (i % 40), i.ToString());
+                        revision = (await writerClient.PutAsync(prefix + "k" + (i % 40), i.ToString())).Header.Revision;
                     }
+                    acked[revision] = clock.Elapsed;
                     lock (writeLatencies)
                     {
                         writeLatencies.Add((t0.TotalMilliseconds, (clock.Elapsed - t0).TotalMilliseconds));
@@ -193,8 +196,14 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
             var moved = after.Endpoint != null;
             var times = new[] { faultTime }.Concat(w.Deliveries.Where(d => d.At >= faultTime).Select(d => d.At)).ToList();
             var silence = times.Zip(times.Skip(1), (a, b) => (b - a).TotalMilliseconds).DefaultIfEmpty(double.NaN).Max();
+            // Watch lag: delivery time minus the writer's acknowledgement, worst case among revisions
+            // acknowledged after the fault. Unlike the gap it excludes the time the cluster itself
+            // could not commit (election, a write stuck until its deadline).
+            var lag = w.Deliveries.Where(d => d.At >= faultTime)
+                .SelectMany(d => d.Revisions.Where(r => acked.TryGetValue(r, out var at) && at >= faultTime).Select(r => (d.At - acked[r]).TotalMilliseconds))
+                .DefaultIfEmpty(double.NaN).Max();
             output.WriteLine($"watcher {w.Name,-20} delivered {w.Events.Count,5} events (expected {expected.Count}), gap after fault {gap,6:F0} ms " +
-                $"(longest silence after fault {silence:F0} ms), resumed on {after.Endpoint ?? "-"}, error: {w.Error?.Message ?? "none"}");
+                $"(longest silence after fault {silence:F0} ms, worst lag behind the writer's ack after fault {lag:F0} ms), resumed on {after.Endpoint ?? "-"}, error: {w.Error?.Message ?? "none"}");
             if (w.Error != null)
             {
                 failures.Add($"{w.Name}: ended with {w.Error}");
@@ -250,7 +259,7 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
                             continue;
                         }
                         Events.AddRange(batch.Events);
-                        Deliveries.Add((clock.Elapsed, batch.Endpoint));
+                        Deliveries.Add((clock.Elapsed, batch.Endpoint, batch.Events.Select(e => e.Kv.ModRevision).Distinct().ToArray()));
                         if (batch.Events.Count > 0)
                         {
                             LastRevision = batch.Events[^1].Kv.ModRevision;
@@ -288,7 +297,7 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
 
         public List<Event> Events { get; } = new();
 
-        public List<(TimeSpan At, string Endpoint)> Deliveries { get; } = new();
+        public List<(TimeSpan At, string Endpoint, long[] Revisions)> Deliveries { get; } = new();
 
         public long LastRevision { get; private set; }
 

@@ -56,13 +56,15 @@ public class StoreTests
     public async Task Many_streams_creating_cancelling_and_writing_concurrently_keep_every_guarantee()
     {
         using var s = TestStore.Create(new WatchableStoreOptions { SyncBatchEvents = 25 });
+        int streamsCreating = 4;
+        // Writes keep coming until every stream has created (and cancelled) its watches among them.
         var writer = Task.Run(async () =>
         {
             var rnd = new Random(21);
-            for (int i = 0; i < 3000; i++)
+            for (int i = 0; (Volatile.Read(ref streamsCreating) > 0 || i < 1000) && i < 6000; i++)
             {
                 s.Write(Workload.RandomWrite(rnd));
-                if (i % 100 == 0) await Task.Yield();
+                if (i % 10 == 0) await Task.Delay(1);
             }
         });
         var streams = Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
@@ -72,8 +74,7 @@ public class StoreTests
                 i % 2 == 0 ? async (_, ct) => { if (rnd.Next(10) == 0) await Task.Delay(1, ct); } : null);
             var live = new List<ActiveWatch>();
             var canceled = new List<ActiveWatch>();
-            long id = 1;
-            while (!writer.IsCompleted)
+            for (long id = 1; id <= 20;)
             {
                 var spec = Workload.Specs[rnd.Next(Workload.Specs.Length)];
                 live.Add(await Workload.Create(h, spec, id++, rnd.Next(3) == 0 ? 1 + rnd.Next((int)s.Revision) : 0));
@@ -87,6 +88,7 @@ public class StoreTests
                 }
                 await Task.Delay(rnd.Next(5));
             }
+            Interlocked.Decrement(ref streamsCreating);
             await writer;
             await Workload.CheckAll(h, s.Model, live);
             // A cancelled watch delivered a correct prefix, and nothing after its cancel reply.

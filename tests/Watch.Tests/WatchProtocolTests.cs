@@ -141,6 +141,27 @@ public class WatchProtocolTests
     }
 
     [Fact]
+    public async Task Progress_notify_is_elided_while_the_watch_receives_events()
+    {
+        using var s = TestStore.Create();
+        await using var h = new StreamHarness(s.Watchable, new WatchStreamOptions { ProgressNotifyInterval = TimeSpan.FromMilliseconds(250) });
+        h.Create("a", watchId: 1, progressNotify: true);
+        await h.WaitCreated(1);
+        var until = DateTime.UtcNow.AddMilliseconds(1200);
+        int i = 0;
+        while (DateTime.UtcNow < until)
+        {
+            s.Put("a", "v" + i++);
+            await Task.Delay(15);
+        }
+        await h.WaitEvents(1, i);
+        Assert.DoesNotContain(h.ResponsesOf(1), r => !r.Created && r.Events.Count == 0);
+        // Idle again: the notification comes back, at the last revision.
+        var p = await h.WaitFor(r => r.WatchId == 1 && !r.Created && r.Events.Count == 0);
+        Assert.Equal(s.Revision, p.Header.Revision);
+    }
+
+    [Fact]
     public async Task Progress_request_is_answered_with_id_minus_one_when_all_synced()
     {
         using var s = TestStore.Create();

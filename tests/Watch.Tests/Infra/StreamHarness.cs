@@ -10,6 +10,7 @@ public sealed class StreamHarness : IAsyncDisposable
 {
     private readonly Channel<WatchRequest> _requests = Channel.CreateUnbounded<WatchRequest>();
     private readonly List<WatchResponse> _responses = new();
+    private readonly Dictionary<long, int> _eventCounts = new();
     private readonly SemaphoreSlim _arrived = new(0);
     private readonly CancellationTokenSource _cts = new();
     private int _concurrentSends;
@@ -25,7 +26,11 @@ public sealed class StreamHarness : IAsyncDisposable
                 if (beforeSend is not null) await beforeSend(resp, ct);
                 // Serialise and parse, as the wire would: catches responses that do not round-trip.
                 var copy = WatchResponse.Parser.ParseFrom(resp.ToByteArray());
-                lock (_responses) _responses.Add(copy);
+                lock (_responses)
+                {
+                    _responses.Add(copy);
+                    if (copy.Events.Count > 0) _eventCounts[copy.WatchId] = _eventCounts.GetValueOrDefault(copy.WatchId) + copy.Events.Count;
+                }
                 _arrived.Release();
             }
             finally
@@ -72,12 +77,13 @@ public sealed class StreamHarness : IAsyncDisposable
     public async Task<WatchResponse> WaitFor(Func<WatchResponse, bool> match, int timeoutMs = 10_000, int from = 0)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        int next = from;
         while (true)
         {
             lock (_responses)
             {
-                for (int i = from; i < _responses.Count; i++)
-                    if (match(_responses[i])) return _responses[i];
+                for (; next < _responses.Count; next++)
+                    if (match(_responses[next])) return _responses[next];
             }
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero) throw new TimeoutException("no matching watch response; got:\n" + string.Join("\n", Snapshot()));
@@ -93,9 +99,10 @@ public sealed class StreamHarness : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         while (true)
         {
-            var evs = EventsOf(id);
-            if (evs.Count >= count) return evs;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"watch {id}: {evs.Count} of {count} events");
+            int n;
+            lock (_responses) n = _eventCounts.GetValueOrDefault(id);
+            if (n >= count) return EventsOf(id);
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"watch {id}: {n} of {count} events");
             await _arrived.WaitAsync(50);
         }
     }

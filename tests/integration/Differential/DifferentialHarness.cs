@@ -11,8 +11,11 @@ public static class DifferentialHarness
     /// <summary>At most this many cases (each with its two members) run at once, whatever the test runner does.</summary>
     public const int MaxParallelCases = 2;
 
-    /// <summary>How long a <c>| head N</c> command (watch) may take to print its N lines.</summary>
-    public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a <c>| head N</c> command (watch) may take to print its N lines. Only reached when something is
+    /// wrong (normally the command is stopped at its N-th line), so it is generous for loaded machines.
+    /// </summary>
+    public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>How long any other command may take (etcdctl itself gives up after --command-timeout=5s).</summary>
     public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(20);

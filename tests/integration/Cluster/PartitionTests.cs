@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Cairn.IntegrationTests.Infrastructure;
+using Cairn.Protocol;
+using Xunit.Abstractions;
+
+namespace Cairn.IntegrationTests.Cluster;
+
+/// <summary>A member cut from its peers (both ways) by the peer fault proxy, then healed.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class Partition(ITestOutputHelper output) : ClusterTestBase(output)
+{
+    private static readonly KeyValuePair<string, string>[] RequireLeader = [new("hasleader", "true")];
+
+    /// <summary>
+    /// 6. On an isolated member: a watch opened with <c>hasleader: true</c> ends with Unavailable "etcdserver: no
+    /// leader" within a few election timeouts; a unary call with that metadata fails the same way; a watch without it
+    /// stays open and, after healing, delivers every write made meanwhile exactly once, in order.
+    /// </summary>
+    [Fact(Timeout = 200_000)]
+    public Task IsolatedMemberEndsRequireLeaderWatchesAndKeepsOthers() =>
+        WithClusterAsync(new CairnClusterOptions { WithFaultProxy = true }, TimeSpan.FromSeconds(170), async (cluster, ct) =>
+        {
+            var proxy = cluster.Proxy!;
+            var election = TimeSpan.FromMilliseconds(cluster.Options.ElectionMs);
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+            var isolated = cluster.Nodes.First(n => n != leader);
+            var seed = await leader.PutAsync("p/seed", "0");
+            // Both watches start after the seed; make sure the isolated member has applied it (serializable read).
+            await RetryAsync(async () =>
+            {
+                var r = await isolated.RangeAsync("p/seed", serializable: true);
+                return r.Kvs.Count == 1 ? r : throw new InvalidOperationException("not applied yet");
+            }, TimeSpan.FromSeconds(20));
+            await using var requireLeaderWatch = await WatchCollector.OpenAsync(isolated.Channel, "p/", seed.Header.Revision + 1, requireLeader: true);
+            await using var plainWatch = await WatchCollector.OpenAsync(isolated.Channel, "p/", seed.Header.Revision + 1, requireLeader: false);
+            Log($"leader {leader.Name}; isolating follower {isolated.Name} ({isolated.Id:x16}) with two watches open on it");
+
+            var isolatedAt = Stopwatch.StartNew();
+            proxy.Isolate(isolated.Id, cluster.Nodes.Select(n => n.Id));
+
+            // The majority keeps writing meanwhile.
+            var written = new List<long>();
+            var writer = Task.Run(async () =>
+            {
+                for (var i = 0; i < 60; i++)
+                {
+                    var one = Stopwatch.StartNew();
+                    var put = await RetryAsync(() => leader.PutAsync($"p/k{i % 7}", $"v{i}"), TimeSpan.FromSeconds(20));
+                    if (one.ElapsedMilliseconds > 500)
+                        Log($"slow put {i} on the majority: {one.ElapsedMilliseconds} ms");
+                    lock (written)
+                        written.Add(put.Header.Revision);
+                    await Task.Delay(50);
+                }
+            });
+
+            var end = await requireLeaderWatch.Ended.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            var endedAfter = isolatedAt.Elapsed;
+            Log($"MEASURED hasleader watch on the isolated member ended after {endedAfter.TotalMilliseconds:0} ms " +
+                $"({endedAfter / election:0.0} election timeouts): {end?.GetType().Name} {end?.Message}");
+            var rpc = Assert.IsType<RpcException>(end);
+            Assert.Equal(StatusCode.Unavailable, rpc.Status);
+            Assert.Equal("etcdserver: no leader", rpc.Message);
+            Assert.True(endedAfter <= 8 * election, $"the hasleader watch ended only after {endedAfter.TotalMilliseconds:0} ms (> 8 election timeouts)");
+
+            // A unary call with hasleader: Unavailable "etcdserver: no leader".
+            var status = await isolated.StatusAsync();
+            Assert.Equal(0UL, status.Leader);
+            var unary = await Assert.ThrowsAsync<RpcException>(() => isolated.RangeAsync("p/seed", serializable: true, headers: RequireLeader));
+            Assert.Equal(StatusCode.Unavailable, unary.Status);
+            Assert.Equal("etcdserver: no leader", unary.Message);
+            Log($"unary Range with hasleader on the isolated member: {unary.Status} \"{unary.Message}\"");
+            // Without the metadata, a serializable read is still served locally.
+            Assert.Single((await isolated.RangeAsync("p/seed", serializable: true)).Kvs);
+
+            await writer;
+            Assert.False(plainWatch.Ended.Task.IsCompleted, $"the watch without hasleader ended: {plainWatch.Ended.Task.Result?.Message}");
+            var seenWhileIsolated = plainWatch.Events.Count;
+            Log($"{written.Count} writes on the majority while isolated; the plain watch is still open ({seenWhileIsolated} events so far)");
+
+            var healedAt = Stopwatch.StartNew();
+            proxy.HealAll();
+            var deadline = Stopwatch.StartNew();
+            while (plainWatch.Events.Count < written.Count && deadline.Elapsed < TimeSpan.FromSeconds(60))
+                await Task.Delay(50);
+            Log($"after healing, the plain watch delivered {plainWatch.Events.Count} events in {healedAt.ElapsedMilliseconds} ms");
+            await Task.Delay(1000); // anything duplicated would show up here
+            var revisions = plainWatch.Events.Select(e => e.Kv.ModRevision).ToList();
+            Assert.False(plainWatch.Ended.Task.IsCompleted, $"the watch without hasleader ended: {(plainWatch.Ended.Task.IsCompleted ? plainWatch.Ended.Task.Result?.Message : "")}");
+            Assert.Equal(written, revisions);
+            Assert.Equal(written.Count, revisions.Distinct().Count());
+
+            var status2 = await isolated.StatusAsync();
+            Assert.NotEqual(0UL, status2.Leader);
+            await cluster.WaitForEqualHashKVAsync(cluster.Nodes, TimeSpan.FromSeconds(60));
+            Log($"healed: {isolated.Name} follows {status2.Leader:x16}, equal HashKV; proxy refused/cut {proxy.Refused} connections");
+        });
+}

@@ -60,6 +60,43 @@ public sealed class ReplicationTests
         Assert.Equal(4UL, n.CommitIndex);
     }
 
+    [Fact]
+    public void Section5_4_2_Figure8_OldTermEntryOnMajorityIsNotCommitted_AndMayBeOverwritten()
+    {
+        // The scenario of Figure 8 in the Raft paper, with 5 members and one entry per append message.
+        var c = new TestCluster(5, maxSizePerMsg: 1);
+        c.Campaign(1);
+        var i = c[1].LastIndex + 1;
+        // (a) S1 (term 2) replicates e@i to S2 only, then crashes.
+        c.Filter = m => !(m.From == 1 && m.Type == MessageType.Append && m.To != 2);
+        c.Propose(1, "e");
+        c.Crash(1);
+        // (b) S5 wins term 3 with S3 and S4, appends its no-op at i locally only, then crashes.
+        c.Filter = m => !(m.From == 5 && m.Type == MessageType.Append);
+        c.Campaign(5);
+        Assert.Equal(RaftRole.Leader, c[5].Role);
+        c.Crash(5);
+        // (c) S1 restarts and wins a later term; it gets e@i onto S3 (a majority S1, S2, S3 holds it) but
+        // its own no-op does not reach S3.
+        c.Start(1);
+        c.Filter = m => !(m.Type == MessageType.Append && m.From == 1
+            && (m.To is 4 or 5 || (m.To == 3 && c.Disk(3).LastIndex >= i && m.Entries.Any(e => e.Index > i))));
+        for (var attempt = 0; attempt < 5 && c[1].Role != RaftRole.Leader; attempt++) c.Campaign(1);
+        Assert.Equal(RaftRole.Leader, c[1].Role);
+        Assert.Equal(i, c[1].GetProgress().Single(p => p.Id == 3).Match);
+        // e is on a majority but from an older term: it must not count as committed.
+        Assert.True(c[1].CommitIndex < i, $"commit {c[1].CommitIndex} reached the old-term entry at {i}");
+        // (d) S1 crashes; S5 can still win (S3, S4 vote for it) and overwrite e, which is fine because nobody applied it.
+        c.Crash(1);
+        c.Start(5);
+        c.Filter = null;
+        for (var attempt = 0; attempt < 5 && c[5].Role != RaftRole.Leader; attempt++) c.Campaign(5);
+        Assert.Equal(RaftRole.Leader, c[5].Role);
+        c.Propose(5, "after");
+        foreach (var id in new ulong[] { 2, 3, 4, 5 }) Assert.DoesNotContain("e", c.AppliedTexts(id));
+        Assert.DoesNotContain("e", c.AppliedTexts(1));
+    }
+
     private static void Drain(RaftNode n, MemoryStorage disk)
     {
         while (n.HasReady)

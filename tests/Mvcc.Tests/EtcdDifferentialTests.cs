@@ -100,8 +100,14 @@ public sealed class EtcdDifferentialTests(ITestOutputHelper output)
             Strip(remote!);
             Assert.True(Equals(remote, mine), $"{what}\n etcd {remote}\n mine {mine}");
             counts[path] = counts.GetValueOrDefault(path) + 1;
+            if (step % 500 == 499)
+            {
+                await CompareWatch(http, store);
+            }
         }
         output.WriteLine(string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}")));
+
+        await CompareWatch(http, store);
 
         // HashKV is not on the gateway: ask etcdctl, after etcd's background compaction settled.
         await Task.Delay(1000);
@@ -119,6 +125,54 @@ public sealed class EtcdDifferentialTests(ITestOutputHelper output)
         Assert.Equal(expected, store.HashKV(0, out long compact, out _));
         Assert.Equal((long)hashKv["compact_revision"]!, compact);
         output.WriteLine($"HashKV {expected} equal at revision {store.Revision}, compaction {compact}");
+    }
+
+    /// <summary>A watch over every key from the compaction revision replays what ReadEvents does.</summary>
+    private async Task CompareWatch(HttpClient http, KvStore store)
+    {
+        long from = Math.Max(1, store.CompactRevision);
+        var replayed = new List<Mvccpb.Event>();
+        store.ReadEvents(from, store.Revision, 0, replayed);
+        var theirs = await WatchAll(http, from);
+        Assert.Equal(replayed.Count, theirs.Count);
+        Assert.Equal(replayed, theirs);
+        output.WriteLine($"watch from {from}: {theirs.Count} events equal");
+    }
+
+    private static async Task<List<Mvccpb.Event>> WatchAll(HttpClient http, long from)
+    {
+        var events = new List<Mvccpb.Event>();
+        string body = $"{{\"create_request\":{{\"key\":\"AA==\",\"range_end\":\"AA==\",\"start_revision\":{from}}}}}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v3/watch") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (true)
+        {
+            // The stream stays open: stop once it has been quiet for a while.
+            using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(idle.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            if (line is null)
+            {
+                break;
+            }
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            var result = JsonNode.Parse(line)!["result"]!;
+            var watch = (WatchResponse)Parser.Parse(result.ToJsonString(), WatchResponse.Descriptor);
+            Assert.False(watch.Canceled, line);
+            events.AddRange(watch.Events);
+        }
+        return events;
     }
 
     private static bool Valid(Action check)

@@ -7,7 +7,7 @@ first=${1:-1}; last=${2:-5}; steps=${3:-2000}
 port=23790
 dir=$(mktemp -d)
 cd "$(dirname "$0")/../.."
-dotnet build tests/Mvcc.Tests >/dev/null
+dotnet build tests/Mvcc.Tests | grep -E "error|Warn|rror\(s\)" || true
 pid=
 stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; pid=; }
 trap 'stop; rm -rf "$dir"' EXIT
@@ -21,5 +21,5 @@ for seed in $(seq "$first" "$last"); do
   echo "seed $seed"
   ETCD_DIFF_ENDPOINT="http://127.0.0.1:$port" ETCD_DIFF_SEED=$seed ETCD_DIFF_STEPS=$steps \
     dotnet test tests/Mvcc.Tests --no-build --filter "FullyQualifiedName~EtcdDifferential" --logger "console;verbosity=detailed" \
-    | grep -E "kv/|HashKV|Passed |Failed |etcd |mine |step |Assert"
+    | grep -E "kv/|HashKV|watch from|Passed |Failed |etcd |mine |step |Assert"
 done

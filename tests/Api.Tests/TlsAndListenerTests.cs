@@ -115,4 +115,52 @@ public sealed class TlsAndListenerTests(ITestOutputHelper output) : IDisposable
         Assert.Throws<ArgumentException>(() => GrpcKestrel.Configure(options, [new Uri("unix://localhost:2379")]));
         Assert.Throws<ArgumentException>(() => GrpcKestrel.Configure(options, [new Uri("https://127.0.0.1:2379")]));
     }
+
+    [Fact]
+    public async Task ClientCertificateAuthentication()
+    {
+        var (cert, key, serverCertificate) = MakeCertificate();
+        // The client's self-signed certificate is also the trusted CA (--trusted-ca-file).
+        using var clientKey = RSA.Create(2048);
+        var request = new CertificateRequest("CN=root", clientKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var clientCertificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var caFile = Path.Combine(_dir, "ca.pem");
+        File.WriteAllText(caFile, clientCertificate.ExportCertificatePem());
+
+        string? seenSubject = null;
+        var registry = new GrpcServiceRegistry().AddUnary("/etcdserverpb.KV/Range", RangeRequest.Parser, (req, ctx) =>
+        {
+            seenSubject = ctx.ClientCertificate?.Subject;
+            return ValueTask.FromResult(new RangeResponse());
+        });
+        await using var server = await GrpcTestServer.StartAsync(registry, [new Uri("https://127.0.0.1:0")],
+            new GrpcTlsOptions { CertFile = cert, KeyFile = key, TrustedCaFile = caFile, ClientCertAuth = true });
+        bool TrustServer(object _, X509Certificate? presented, X509Chain? __, SslPolicyErrors ___) =>
+            presented != null && presented.GetCertHashString() == serverCertificate.GetCertHashString();
+
+        using var withCert = new GrpcChannel(server.Address, new GrpcChannelOptions
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = TrustServer,
+                ClientCertificates = [clientCertificate],
+            },
+        });
+        var sw = Stopwatch.StartNew();
+        await withCert.UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest(), RangeResponse.Parser);
+        Assert.Equal("CN=root", seenSubject);
+        output.WriteLine($"with cert: {sw.ElapsedMilliseconds} ms");
+        sw.Restart();
+
+        using var withoutCert = new GrpcChannel(server.Address, new GrpcChannelOptions
+        {
+            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = TrustServer },
+        });
+        var e = await Assert.ThrowsAsync<Cairn.Protocol.RpcException>(() =>
+            withoutCert.UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest(), RangeResponse.Parser, deadline: DateTime.UtcNow.AddSeconds(5)));
+        output.WriteLine($"without cert: {sw.ElapsedMilliseconds} ms: {e}");
+        Assert.Equal(Cairn.Protocol.StatusCode.Unavailable, e.Status);
+    }
 }

@@ -86,7 +86,7 @@ public sealed class GrpcChannel : IDisposable
     /// <param name="request">The request message.</param>
     /// <param name="parser">The response's parser, e.g. <c>RangeResponse.Parser</c>.</param>
     /// <param name="headers">Metadata to send (lower-case keys), or null.</param>
-    /// <param name="deadline">When the call must be over (sent as <c>grpc-timeout</c>), or null for none.</param>
+    /// <param name="deadline">When the call must be over, in UTC (a Local time is converted; sent as <c>grpc-timeout</c>), or null for none.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public async Task<TResponse> UnaryAsync<TRequest, TResponse>(string path, TRequest request, MessageParser<TResponse> parser,
         IEnumerable<KeyValuePair<string, string>>? headers = null, DateTime? deadline = null, CancellationToken cancellationToken = default)
@@ -113,7 +113,7 @@ public sealed class GrpcChannel : IDisposable
     /// <param name="request">The request message.</param>
     /// <param name="parser">The responses' parser.</param>
     /// <param name="headers">Metadata to send, or null.</param>
-    /// <param name="deadline">When the whole call must be over, or null.</param>
+    /// <param name="deadline">When the whole call must be over, in UTC, or null (a watch normally has none).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public ServerStreamingCall<TResponse> ServerStreaming<TRequest, TResponse>(string path, TRequest request, MessageParser<TResponse> parser,
         IEnumerable<KeyValuePair<string, string>>? headers = null, DateTime? deadline = null, CancellationToken cancellationToken = default)
@@ -134,7 +134,7 @@ public sealed class GrpcChannel : IDisposable
     /// <param name="path">The method path, e.g. <c>/etcdserverpb.Watch/Watch</c>.</param>
     /// <param name="parser">The responses' parser.</param>
     /// <param name="headers">Metadata to send (e.g. <c>hasleader: true</c>), or null.</param>
-    /// <param name="deadline">When the whole call must be over, or null.</param>
+    /// <param name="deadline">When the whole call must be over, in UTC, or null (a watch normally has none).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public DuplexStreamingCall<TRequest, TResponse> DuplexStreaming<TRequest, TResponse>(string path, MessageParser<TResponse> parser,
         IEnumerable<KeyValuePair<string, string>>? headers = null, DateTime? deadline = null, CancellationToken cancellationToken = default)

@@ -11,6 +11,9 @@ public sealed class Partition(ITestOutputHelper output) : ClusterTestBase(output
 {
     private static readonly KeyValuePair<string, string>[] RequireLeader = [new("hasleader", "true")];
 
+    private static string EndOf(WatchCollector watch) =>
+        watch.Ended.Task.IsCompleted ? watch.Ended.Task.Result?.ToString() ?? "clean end" : "still open";
+
     /// <summary>
     /// 6. On an isolated member: a watch opened with <c>hasleader: true</c> ends with Unavailable "etcdserver: no
     /// leader" within a few election timeouts; a unary call with that metadata fails the same way; a watch without it
@@ -50,6 +53,8 @@ public sealed class Partition(ITestOutputHelper output) : ClusterTestBase(output
                         Log($"slow put {i} on the majority: {one.ElapsedMilliseconds} ms");
                     lock (written)
                         written.Add(put.Header.Revision);
+                    if (i % 20 == 0)
+                        Log($"put {i} on the majority acknowledged at revision {put.Header.Revision} in {one.ElapsedMilliseconds} ms");
                     await Task.Delay(50);
                 }
             });
@@ -71,10 +76,11 @@ public sealed class Partition(ITestOutputHelper output) : ClusterTestBase(output
             Assert.Equal("etcdserver: no leader", unary.Message);
             Log($"unary Range with hasleader on the isolated member: {unary.Status} \"{unary.Message}\"");
             // Without the metadata, a serializable read is still served locally.
-            Assert.Single((await isolated.RangeAsync("p/seed", serializable: true)).Kvs);
+            Assert.Single((await isolated.RangeAsync("p/seed", serializable: true).WaitAsync(TimeSpan.FromSeconds(20))).Kvs);
+            Log("serializable Range without hasleader on the isolated member served locally");
 
-            await writer;
-            Assert.False(plainWatch.Ended.Task.IsCompleted, $"the watch without hasleader ended: {plainWatch.Ended.Task.Result?.Message}");
+            await writer.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.False(plainWatch.Ended.Task.IsCompleted, $"the watch without hasleader ended: {EndOf(plainWatch)}");
             var seenWhileIsolated = plainWatch.Events.Count;
             Log($"{written.Count} writes on the majority while isolated; the plain watch is still open ({seenWhileIsolated} events so far)");
 
@@ -86,7 +92,7 @@ public sealed class Partition(ITestOutputHelper output) : ClusterTestBase(output
             Log($"after healing, the plain watch delivered {plainWatch.Events.Count} events in {healedAt.ElapsedMilliseconds} ms");
             await Task.Delay(1000); // anything duplicated would show up here
             var revisions = plainWatch.Events.Select(e => e.Kv.ModRevision).ToList();
-            Assert.False(plainWatch.Ended.Task.IsCompleted, $"the watch without hasleader ended: {(plainWatch.Ended.Task.IsCompleted ? plainWatch.Ended.Task.Result?.Message : "")}");
+            Assert.False(plainWatch.Ended.Task.IsCompleted, $"the watch without hasleader ended: {EndOf(plainWatch)}");
             Assert.Equal(written, revisions);
             Assert.Equal(written.Count, revisions.Distinct().Count());
 

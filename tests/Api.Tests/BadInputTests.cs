@@ -185,6 +185,9 @@ public class BadInputTests : IAsyncLifetime
         AssertStatus(result, 4, "context deadline exceeded");
         Assert.InRange(sw.ElapsedMilliseconds, 250, 3000);
         await AssertStillServing();
+        // The handler that ignores its token is named in the log (it delays graceful shutdown).
+        await Task.Delay(2500);
+        Assert.Contains(_server.Logs.Errors(), l => l.Contains("/etcdserverpb.KV/Slow still runs", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -15,6 +15,7 @@ namespace Cairn.Grpc;
 /// </summary>
 public sealed class GrpcServer
 {
+    private static readonly TimeSpan SlowHandlerWarning = TimeSpan.FromSeconds(2);
     private readonly GrpcServiceRegistry _registry;
     private readonly GrpcServerOptions _options;
     private readonly ILogger _logger;
@@ -129,12 +130,19 @@ public sealed class GrpcServer
             // Deadline, shutdown or client reset while the handler is still busy: tell the client
             // now (it must not wait for a handler that ignores its token), then wait for the
             // handler anyway, because the HttpContext must outlive every use of it.
-            if (call.CancellationStatus() is { } status)
+            var status = call.CancellationStatus();
+            if (status is { } s)
             {
-                await call.FinishAsync(status.Code, status.Message).ConfigureAwait(false);
+                await call.FinishAsync(s.Code, s.Message).ConfigureAwait(false);
             }
             try
             {
+                if (await Task.WhenAny(handlerTask, Task.Delay(SlowHandlerWarning)).ConfigureAwait(false) != handlerTask)
+                {
+                    // The request (and so a graceful shutdown) waits for this handler: say which one.
+                    _logger.LogWarning("gRPC handler for {Method} still runs {Seconds} s after its call was cancelled ({Reason}); it should observe ServerCallContext.CancellationToken",
+                        method.Path, SlowHandlerWarning.TotalSeconds, status?.Message ?? "client went away");
+                }
                 await handlerTask.ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or RpcException or IOException)

@@ -28,6 +28,7 @@ projects=(
   tests/Api.Tests
   tests/Client.Tests
   tests/integration
+  tests/jepsen-lite/Tests
 )
 passed=0 failed=0 skipped=0 status=0
 log=$(mktemp)

@@ -1,0 +1,177 @@
+using Cairn.JepsenLite.History;
+
+namespace Cairn.JepsenLite.Checkers;
+
+/// <summary>
+/// Checks every watcher against the committed history. A watcher process records watch-start (start revision, key
+/// range, filters, prev_kv), then one watch-event record per response (its events, header revision) and progress
+/// records, then watch-end (error, compact revision). Per session: ordered, unique, atomic (a revision's events are
+/// delivered whole, in one response), reliable (no gap between the start revision and the last revision delivered),
+/// resumable (nothing below the start revision), bookmarkable (progress at r ⇒ every matching event ≤ r already
+/// delivered, and none ≤ r afterwards), prev_kv, is-create (create_revision/version), filters. Across sessions of
+/// one watcher: a resume starts at last delivered + 1 unless the previous session ended on compaction.
+/// </summary>
+public static class WatchChecker
+{
+    public static CheckResult Check(IReadOnlyList<Op> history, CommittedHistory committed)
+    {
+        var problems = new List<string>();
+        int sessions = 0, events = 0, progress = 0;
+        foreach (var group in history.Where(o => o.F is Fn.WatchStart or Fn.WatchEvent or Fn.Progress or Fn.WatchEnd).GroupBy(o => o.Process))
+        {
+            Op? session = null;
+            List<(long Rev, List<Ev> Evs)> expected = [];
+            int ptr = 0;
+            long lastDelivered = 0, lastProgress = 0, watcherLast = 0;
+            bool prevEndedCompacted = false, first = true;
+            int p = group.Key;
+            foreach (var op in group)
+            {
+                switch (op.F)
+                {
+                    case Fn.WatchStart:
+                        sessions++;
+                        if (!first && !prevEndedCompacted && watcherLast > 0 && op.StartRevision > watcherLast + 1)
+                        {
+                            problems.Add($"watcher p{p}: resumed at revision {op.StartRevision} after delivering up to {watcherLast} — revisions skipped");
+                        }
+                        first = false;
+                        prevEndedCompacted = false;
+                        session = op;
+                        expected = Expected(committed, op);
+                        ptr = 0;
+                        lastDelivered = (op.StartRevision ?? 1) - 1;
+                        lastProgress = 0;
+                        break;
+                    case Fn.WatchEvent when session != null:
+                        events += op.Events?.Count ?? 0;
+                        foreach (var g in (op.Events ?? []).GroupBy(e => e.ModRevision))
+                        {
+                            long r = g.Key;
+                            var got = g.ToList();
+                            string where = $"watcher p{p} on {session.Member} (start {session.StartRevision}, {Describe(session)})";
+                            if (r <= lastDelivered)
+                            {
+                                bool splitOrDup = r == lastDelivered && r >= session.StartRevision;
+                                problems.Add(splitOrDup
+                                    ? $"{where}: revision {r} delivered again in a later response (duplicate or split revision): {string.Join(", ", got)}"
+                                    : $"{where}: event at revision {r} after revision {lastDelivered} (out of order, duplicate or below the start revision): {string.Join(", ", got)}");
+                                continue;
+                            }
+                            if (r <= lastProgress)
+                            {
+                                problems.Add($"{where}: event at revision {r} after a progress notification at {lastProgress}");
+                            }
+                            while (ptr < expected.Count && expected[ptr].Rev < r)
+                            {
+                                problems.Add($"{where}: missed committed events at revision {expected[ptr].Rev} ({string.Join(", ", expected[ptr].Evs)}) — gap before revision {r}");
+                                ptr++;
+                            }
+                            if (ptr >= expected.Count || expected[ptr].Rev != r)
+                            {
+                                problems.Add($"{where}: delivered {string.Join(", ", got)} at revision {r} which the committed history does not have for this watch " +
+                                    $"(committed: {string.Join(", ", committed.At(r) ?? [])})");
+                                lastDelivered = r;
+                                continue;
+                            }
+                            CompareRevision(problems, where, session, got, expected[ptr].Evs);
+                            ptr++;
+                            lastDelivered = r;
+                            watcherLast = r;
+                        }
+                        if (op.Revision is { } hdr && op.Events is { Count: > 0 } && hdr < op.Events.Max(e => e.ModRevision))
+                        {
+                            problems.Add($"watcher p{p}: response header revision {hdr} below its events' revision {op.Events.Max(e => e.ModRevision)}");
+                        }
+                        break;
+                    case Fn.Progress when session != null:
+                        progress++;
+                        long pr = op.Revision ?? 0;
+                        if (ptr < expected.Count && expected[ptr].Rev <= pr)
+                        {
+                            problems.Add($"watcher p{p} on {session.Member}: progress notification at revision {pr} but committed event(s) at revision {expected[ptr].Rev} " +
+                                $"({string.Join(", ", expected[ptr].Evs)}) not delivered — bookmark lies");
+                        }
+                        lastProgress = Math.Max(lastProgress, pr);
+                        break;
+                    case Fn.WatchEnd when session != null:
+                        prevEndedCompacted = op.CompactRevision is > 0;
+                        if (prevEndedCompacted)
+                        {
+                            watcherLast = Math.Max(watcherLast, op.CompactRevision!.Value - 1);
+                        }
+                        else if (lastDelivered > watcherLast)
+                        {
+                            watcherLast = lastDelivered;
+                        }
+                        session = null;
+                        break;
+                }
+            }
+        }
+        return CheckResult.From("watch", problems, $"{sessions} watch sessions, {events} events, {progress} progress notifications");
+    }
+
+    private static string Describe(Op s) =>
+        $"key {s.Key}{(string.IsNullOrEmpty(s.RangeEnd) ? "" : $"..{(s.RangeEnd == "\0" ? "∞" : s.RangeEnd)}")}{(s.NoPut == true ? " noput" : "")}{(s.NoDelete == true ? " nodelete" : "")}{(s.PrevKv == true ? " prev_kv" : "")}";
+
+    public static bool Matches(Op s, Ev e)
+    {
+        if (s.NoPut == true && e.Type == "PUT") return false;
+        if (s.NoDelete == true && e.Type == "DELETE") return false;
+        var key = s.Key ?? "";
+        if (string.IsNullOrEmpty(s.RangeEnd)) return e.Key == key;
+        if (string.CompareOrdinal(e.Key, key) < 0) return false;
+        return s.RangeEnd == "\0" || string.CompareOrdinal(e.Key, s.RangeEnd) < 0;
+    }
+
+    private static List<(long, List<Ev>)> Expected(CommittedHistory committed, Op s)
+    {
+        var list = new List<(long, List<Ev>)>();
+        foreach (var (rev, evs) in committed.ByRevision)
+        {
+            if (rev < (s.StartRevision ?? 1)) continue;
+            var m = evs.Where(e => Matches(s, e)).ToList();
+            if (m.Count > 0) list.Add((rev, m));
+        }
+        return list;
+    }
+
+    private static void CompareRevision(List<string> problems, string where, Op session, List<Ev> got, List<Ev> want)
+    {
+        if (got.Count != want.Count)
+        {
+            problems.Add($"{where}: revision {got[0].ModRevision} delivered {got.Count} of {want.Count} events ({string.Join(", ", got)} vs {string.Join(", ", want)}) — revision split or events dropped");
+        }
+        var seen = new HashSet<string>();
+        foreach (var g in got)
+        {
+            if (!seen.Add(g.Key + "\u0001" + g.Type))
+            {
+                problems.Add($"{where}: duplicate event {g}");
+                continue;
+            }
+            var w = want.FirstOrDefault(x => x.Key == g.Key && x.Type == g.Type);
+            if (w == null)
+            {
+                problems.Add($"{where}: event {g} not committed at that revision (committed: {string.Join(", ", want)})");
+                continue;
+            }
+            if (g.Type == "PUT" && (g.Value != w.Value || g.CreateRevision != w.CreateRevision || g.Version != w.Version))
+            {
+                problems.Add($"{where}: event {g} differs from committed {w}" + (g.CreateRevision != w.CreateRevision || g.Version != w.Version ? " (is-create / version wrong)" : ""));
+            }
+            if (session.PrevKv == true)
+            {
+                if (g.HasPrev != w.HasPrev || (g.HasPrev && g.PrevValue != w.PrevValue))
+                {
+                    problems.Add($"{where}: event {g} has wrong prev_kv (want {(w.HasPrev ? w.PrevValue : "none")})");
+                }
+            }
+            else if (g.HasPrev)
+            {
+                problems.Add($"{where}: event {g} carries prev_kv though the watch did not ask for it");
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+namespace Cairn.JepsenLite;
+
+public static class Program
+{
+    public static Task<int> Main(string[] args) => Runner.MainAsync(args);
+}

@@ -1,0 +1,6 @@
+namespace Cairn.JepsenLite;
+
+public static class Runner
+{
+    public static Task<int> MainAsync(string[] args) => Task.FromResult(0);
+}

@@ -1,0 +1,46 @@
+using Cairn.JepsenLite.History;
+
+namespace Cairn.JepsenLite.Tests;
+
+/// <summary>Builds fixture histories; time advances 1 ms per record unless set.</summary>
+public sealed class H
+{
+    public readonly List<Op> Ops = [];
+    private long _t;
+
+    public H At(long ms) { _t = ms * 1_000_000; return this; }
+
+    private H Add(Op op)
+    {
+        op.Index = Ops.Count;
+        op.TimeNs = _t;
+        _t += 1_000_000;
+        Ops.Add(op);
+        return this;
+    }
+
+    public H Inv(int p, string f, string key, string? value = null, string? expected = null) =>
+        Add(new Op { Process = p, Type = OpType.Invoke, F = f, Key = key, Value = value, Expected = expected });
+
+    public H Ok(int p, string f, string key, string? value = null, long rev = 0, bool? succ = null, long? mod = null) =>
+        Add(new Op { Process = p, Type = OpType.Ok, F = f, Key = key, Value = value, Revision = rev, Succeeded = succ, ModRevision = mod });
+
+    public H Info(int p, string f, string key) => Add(new Op { Process = p, Type = OpType.Info, F = f, Key = key });
+    public H Fail(int p, string f, string key) => Add(new Op { Process = p, Type = OpType.Fail, F = f, Key = key });
+
+    public static Ev Put(string k, string v, long rev, long create, long ver, string? prev = null, bool hasPrev = false) =>
+        new() { Type = "PUT", Key = k, Value = v, ModRevision = rev, CreateRevision = create, Version = ver, PrevValue = prev, HasPrev = hasPrev };
+
+    public static Ev Del(string k, long rev, string? prev = null, bool hasPrev = false) =>
+        new() { Type = "DELETE", Key = k, ModRevision = rev, PrevValue = prev, HasPrev = hasPrev };
+
+    public H Archive(params Ev[] evs) => Add(new Op { Process = -1, Type = OpType.Ok, F = "archive", StartRevision = 1, Events = [.. evs] });
+    public H Final(long rev, params Ev[] kvs) => Add(new Op { Process = -1, Type = OpType.Ok, F = "final-state", Revision = rev, Events = [.. kvs] });
+
+    public H WStart(int p, string key, long start, string? rangeEnd = null, bool prevKv = true, bool noPut = false, bool noDelete = false) =>
+        Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchStart, Key = key, StartRevision = start, RangeEnd = rangeEnd, PrevKv = prevKv, NoPut = noPut ? true : null, NoDelete = noDelete ? true : null, Member = "c1" });
+
+    public H WEv(int p, long hdr, params Ev[] evs) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEvent, Revision = hdr, Events = [.. evs] });
+    public H WProg(int p, long rev) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.Progress, Revision = rev });
+    public H WEnd(int p, long? compact = null) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEnd, CompactRevision = compact, Error = "test" });
+}

@@ -157,36 +157,42 @@ internal sealed class KeyTree
     /// </summary>
     public struct Cursor
     {
-        private readonly KeyTree _tree;
+        private readonly List<Leaf> _leaves;
+        private Leaf? _current;
         private int _leaf;
         private int _pos;
 
         internal Cursor(KeyTree tree, int leaf, int pos)
         {
-            _tree = tree;
+            _leaves = tree._leaves;
+            _current = null;
             _leaf = leaf;
             _pos = pos;
             Normalize();
         }
 
-        public readonly bool Valid => _leaf < _tree._leaves.Count;
+        public readonly bool Valid => _current is not null;
 
-        public readonly KeyIndex Current => _tree._leaves[_leaf].Items[_pos];
+        public readonly KeyIndex Current => _current!.Items[_pos];
 
         public void Next()
         {
-            _pos++;
+            // Stay inside the cached leaf on the common path.
+            if (++_pos < _current!.Count)
+            {
+                return;
+            }
             Normalize();
         }
 
         private void Normalize()
         {
-            var leaves = _tree._leaves;
-            while (_leaf < leaves.Count && _pos >= leaves[_leaf].Count)
+            while (_leaf < _leaves.Count && _pos >= _leaves[_leaf].Count)
             {
                 _leaf++;
                 _pos = 0;
             }
+            _current = _leaf < _leaves.Count ? _leaves[_leaf] : null;
         }
     }
 

@@ -112,7 +112,7 @@ public sealed class MemberConfig
             var variable = "ETCD_" + flag.ToUpperInvariant().Replace('-', '_');
             if (environment.TryGetValue(variable, out var value) && !string.IsNullOrEmpty(value))
             {
-                Apply(config, setter, flag, value, $"environment variable {variable}");
+                Apply(config, setter, value, $"environment variable {variable}");
                 set.Add(flag);
             }
         }
@@ -142,7 +142,7 @@ public sealed class MemberConfig
 
             if (!Setters.TryGetValue(flag, out var s))
                 throw new ConfigException($"unknown flag --{flag}");
-            Apply(config, s, flag, value, $"flag --{flag}");
+            Apply(config, s, value, $"flag --{flag}");
             set.Add(flag);
         }
 
@@ -150,7 +150,7 @@ public sealed class MemberConfig
         return config;
     }
 
-    private static void Apply(MemberConfig config, Action<MemberConfig, string> setter, string flag, string value, string source)
+    private static void Apply(MemberConfig config, Action<MemberConfig, string> setter, string value, string source)
     {
         try
         {
@@ -160,7 +160,6 @@ public sealed class MemberConfig
         {
             throw new ConfigException($"{source}: {e.Message}");
         }
-        _ = flag;
     }
 
     // Defaults that depend on other settings, and cross-flag checks, as etcd does them.

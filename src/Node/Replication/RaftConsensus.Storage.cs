@@ -19,7 +19,7 @@ public sealed partial class RaftConsensus
     private void Open()
     {
         _transport = new PeerTransport(_options.MemberId, _options.ClusterId, _options.ListenPeerUrl, OnPeerMessage, OnPeerSnapshot);
-        _transport.PeerUnreachable += peer => _inbox.Writer.TryWrite(new PeerStatusInput(peer, null));
+        _transport.PeerUnreachable += peer => Post(new PeerStatusInput(peer, null));
         foreach (var (id, urls) in _options.InitialPeers)
         {
             if (id != _options.MemberId)
@@ -67,7 +67,18 @@ public sealed partial class RaftConsensus
             _lastSnapshotIndex = bootstrap.Metadata.Index;
         }
 
-        var after = replay.Entries.Where(e => e.Index > _lastSnapshotIndex).ToList();
+        // Usually the WAL's marker is the newest snapshot. If that file was corrupt and an older one
+        // loaded instead, the WAL still holds the log after the older one (segments are released only
+        // before the older snapshot, see MaybeSnapshot) — unless it does not, which stops the member.
+        IReadOnlyList<Entry> replayed = replay.Entries;
+        if (newest is not null && newest.Index != replay.Snapshot.Index &&
+            !replay.TryGetEntriesAfter(newest.Index, newest.Term, out replayed))
+        {
+            throw new InvalidDataException(
+                $"the newest valid snapshot (index {newest.Index}) does not connect to the WAL (snapshot marker {replay.Snapshot.Index}); the log after it is gone");
+        }
+
+        var after = replayed.Where(e => e.Index > _lastSnapshotIndex).ToList();
         if (after.Count > 0)
             _storage.Append(after);
         if (!replay.HardState.IsEmpty)
@@ -111,7 +122,9 @@ public sealed partial class RaftConsensus
         _snapshots.Save(index, snapshot.Metadata.Term, ConfStateCodec.Encode(snapshot.Metadata.ConfState), data);
         _wal.SaveSnapshotMarker(index, snapshot.Metadata.Term);
         _wal.Sync();
-        _wal.ReleaseBefore(index);
+        // Keep the WAL back to the previous snapshot: if the newest snapshot file is ever found
+        // corrupt, restart falls back to the previous one and still finds the log after it.
+        _wal.ReleaseBefore(_lastSnapshotIndex + 1);
         _lastSnapshotIndex = index;
         ConsensusLog.SnapshotTaken(_logger, index, data.Length, _storage.FirstIndex - 1);
     }

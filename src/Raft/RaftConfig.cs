@@ -18,7 +18,13 @@ public sealed class RaftConfig
     /// <summary>Ticks between leader heartbeats.</summary>
     public int HeartbeatTick { get; init; } = 1;
 
-    /// <summary>Last index the application's state machine had applied before this start (0 if none/unknown).</summary>
+    /// <summary>
+    /// Last index the application's state machine had applied before this start (0 if none/unknown); committed
+    /// entries up to it are not handed out again. Caution: the core's membership comes from the storage snapshot's
+    /// <see cref="ConfState"/>, so configuration changes between the snapshot index and this index must still be
+    /// passed to <see cref="RaftNode.ApplyConfChange"/> — simplest is to restore the state machine from the
+    /// snapshot and set this to the snapshot index, letting later entries (conf changes included) replay.
+    /// </summary>
     public ulong Applied { get; init; }
 
     /// <summary>Soft cap of entry bytes in one append message (a single larger entry is still sent).</summary>

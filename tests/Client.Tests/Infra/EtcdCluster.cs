@@ -53,6 +53,23 @@ public sealed class EtcdCluster : TestCluster
         }
     }
 
+    /// <summary>Starts member <paramref name="index"/> again on its data dir (after a kill), as the script started it.</summary>
+    public void Restart(int index)
+    {
+        var n = index + 1;
+        int c = 22279 + n * 100, p = 22280 + n * 100;
+        var (process, _) = ChildProcesses.Start("etcd",
+        [
+            "--name", $"e{n}", "--data-dir", Path.Combine(_dir, $"e{n}"),
+            "--listen-client-urls", $"http://127.0.0.1:{c}", "--advertise-client-urls", $"http://127.0.0.1:{c}",
+            "--listen-peer-urls", $"http://127.0.0.1:{p}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{p}",
+            "--initial-cluster", "e1=http://127.0.0.1:22380,e2=http://127.0.0.1:22480,e3=http://127.0.0.1:22580",
+            "--initial-cluster-state", "new", "--initial-cluster-token", "bench",
+            "--logger", "zap", "--log-outputs", Path.Combine(_dir, $"e{n}.restarted.log"),
+        ], _dir);
+        _pids[index] = process.Id;
+    }
+
     public string Logs()
     {
         try

@@ -9,6 +9,7 @@ public sealed class CairnCluster : TestCluster
     private readonly string _dir;
     private readonly List<(Process Process, StringBuilder Output)> _members = new();
     private readonly List<string> _endpoints = new();
+    private readonly List<List<string>> _args = new();
 
     private CairnCluster(string dir) => _dir = dir;
 
@@ -29,13 +30,14 @@ public sealed class CairnCluster : TestCluster
             for (var i = 0; i < 3; i++)
             {
                 cluster._endpoints.Add($"http://127.0.0.1:{client[i]}");
-                cluster._members.Add(ChildProcesses.Start("dotnet",
+                cluster._args.Add(
                 [
                     RepoPaths.CairnDll, "--name", $"c{i + 1}", "--data-dir", Path.Combine(cluster._dir, $"c{i + 1}"),
                     "--listen-client-urls", $"http://127.0.0.1:{client[i]}", "--advertise-client-urls", $"http://127.0.0.1:{client[i]}",
                     "--listen-peer-urls", $"http://127.0.0.1:{peer[i]}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peer[i]}",
                     "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", "client-tests",
-                ], cluster._dir));
+                ]);
+                cluster._members.Add(ChildProcesses.Start("dotnet", cluster._args[i], cluster._dir));
             }
             await WaitHealthyAsync(cluster.Endpoints, TimeSpan.FromSeconds(40), cluster.Logs);
             return cluster;
@@ -46,6 +48,8 @@ public sealed class CairnCluster : TestCluster
             throw;
         }
     }
+
+    public override void Restart(int index) => _members[index] = ChildProcesses.Start("dotnet", _args[index], _dir);
 
     public string Logs() => string.Join("\n", _members.Select((m, i) =>
     {

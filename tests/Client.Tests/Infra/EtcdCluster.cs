@@ -54,7 +54,7 @@ public sealed class EtcdCluster : TestCluster
     }
 
     /// <summary>Starts member <paramref name="index"/> again on its data dir (after a kill), as the script started it.</summary>
-    public void Restart(int index)
+    public override void Restart(int index)
     {
         var n = index + 1;
         int c = 22279 + n * 100, p = 22280 + n * 100;

@@ -19,6 +19,9 @@ public abstract class TestCluster : IAsyncDisposable
 
     public void Resume(int index) => ChildProcesses.Signal(Pid(index), "CONT");
 
+    /// <summary>Starts member <paramref name="index"/> again on its data dir after a kill.</summary>
+    public abstract void Restart(int index);
+
     public abstract ValueTask DisposeAsync();
 
     /// <summary>Waits until a write through every live endpoint succeeds (a leader exists and all members serve).</summary>

@@ -1,6 +1,160 @@
+using System.Text;
+using Cairn.JepsenLite.Checkers;
+using Cairn.JepsenLite.Cluster;
+using Cairn.JepsenLite.History;
+using Cairn.JepsenLite.Report;
+
 namespace Cairn.JepsenLite;
 
+public sealed record Scenario(string Name, string[] Faults, int Seconds);
+
+public sealed record RunResult(Scenario Scenario, int Seed, string Dir, string HistoryFile, List<CheckResult> Results, Validity Overall, string Summary);
+
+/// <summary>Runs scenarios: start a cluster, run workloads + nemesis, heal, read the committed history back, check, report.</summary>
 public static class Runner
 {
-    public static Task<int> MainAsync(string[] args) => Task.FromResult(0);
+    public static List<Scenario> Profile(string profile, int? seconds = null)
+    {
+        if (profile == "long")
+        {
+            var list = new List<Scenario>();
+            var sets = new[]
+            {
+                new[] { Nemesis.Kill }, [Nemesis.Pause], [Nemesis.IsolateLeader], [Nemesis.Partition], [Nemesis.OneWay],
+                [Nemesis.Delay], [Nemesis.Drop], [Nemesis.Compact, Nemesis.Kill], [Nemesis.Kill, Nemesis.Pause], Nemesis.AllFaults,
+            };
+            for (int i = 0; i < 20; i++)
+            {
+                var f = sets[i % sets.Length];
+                list.Add(new Scenario($"long-{i:00}-{string.Join("+", f.Length > 3 ? ["all"] : f)}", f, seconds ?? 120));
+            }
+            return list;
+        }
+        int s = seconds ?? 30;
+        return
+        [
+            new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay], s),
+            new Scenario("crash-pause", [Nemesis.Kill, Nemesis.Pause], s),
+            new Scenario("slow-net-compaction", [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], s),
+        ];
+    }
+
+    public static async Task<int> MainAsync(string[] args)
+    {
+        string target = "cairn", profile = "short", outDir = Path.Combine(Path.GetTempPath(), "jepsen-lite-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss"));
+        int seed = 1;
+        int? seconds = null;
+        string? only = null, check = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--target": target = args[++i]; break;
+                case "--seed": seed = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--profile": profile = args[++i]; break;
+                case "--out": outDir = args[++i]; break;
+                case "--seconds": seconds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--scenario": only = args[++i]; break;
+                case "--check": check = args[++i]; break;
+                default:
+                    Console.Error.WriteLine($"unknown argument {args[i]}\nusage: --target cairn|etcd --seed N --profile short|long --out DIR [--seconds S] [--scenario NAME] | --check HISTORY.jsonl");
+                    return 2;
+            }
+        }
+        if (check != null)
+        {
+            var results = Checker.CheckAll(HistoryFile.Read(check));
+            foreach (var r in results) Console.WriteLine(r);
+            return Checker.Overall(results) == Validity.Invalid ? 1 : 0;
+        }
+        var t = target == "etcd" ? Target.Etcd : Target.Cairn;
+        var scenarios = Profile(profile, seconds).Where(s => only == null || s.Name == only).ToList();
+        var all = await RunAllAsync(t, seed, scenarios, outDir, Console.WriteLine, CancellationToken.None);
+        return all.Any(r => r.Overall == Validity.Invalid) ? 1 : 0;
+    }
+
+    public static async Task<List<RunResult>> RunAllAsync(Target target, int seed, IReadOnlyList<Scenario> scenarios, string outDir, Action<string> log, CancellationToken ct)
+    {
+        var results = new List<RunResult>();
+        for (int i = 0; i < scenarios.Count; i++)
+        {
+            var r = await RunAsync(target, seed + i, scenarios[i], Path.Combine(outDir, $"{i:00}-{scenarios[i].Name}"), log, ct);
+            results.Add(r);
+            log(r.Summary);
+        }
+        var sb = new StringBuilder();
+        foreach (var r in results) sb.AppendLine($"{r.Scenario.Name} seed={r.Seed} {r.Overall} {r.HistoryFile}");
+        File.WriteAllText(Path.Combine(outDir, "summary.txt"), sb.ToString());
+        return results;
+    }
+
+    public static async Task<RunResult> RunAsync(Target target, int seed, Scenario scenario, string dir, Action<string> log, CancellationToken ct)
+    {
+        Directory.CreateDirectory(dir);
+        log($"== {scenario.Name} target={target} seed={seed} {scenario.Seconds}s faults={string.Join(",", scenario.Faults)} dir={dir}");
+        Recorder rec;
+        await using (var cluster = await TestCluster.StartAsync(target, Path.Combine(dir, "cluster"), seed, ct))
+        {
+            rec = new Recorder();
+            var work = new Workloads.Workloads(cluster, rec, seed);
+            var nemesis = new Nemesis(cluster, rec, seed, scenario.Faults) { SafeCompactRevision = () => work.ArchiveLast };
+            long finalRev = 0;
+            using var archiveStop = new CancellationTokenSource();
+            var archive = Task.Run(() => work.WatcherAsync(0, "k", "l", true, false, false, archiveStop.Token, archive: true,
+                done: () => Volatile.Read(ref finalRev) > 0 && work.ArchiveLast >= Volatile.Read(ref finalRev)), ct);
+            using (var load = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                var tasks = new List<Task>();
+                for (int m = 0; m < 3; m++)
+                {
+                    int mm = m;
+                    for (int c = 0; c < 2; c++)
+                    {
+                        int slot = m * 2 + c;
+                        tasks.Add(Task.Run(() => work.ClientAsync(mm, slot, load.Token), ct));
+                    }
+                    tasks.Add(Task.Run(() => work.WatcherAsync(mm, "k", "l", true, false, false, load.Token), ct));
+                }
+                tasks.Add(Task.Run(() => work.WatcherAsync(1, "k0", "", false, false, true, load.Token), ct));
+                tasks.Add(Task.Run(() => work.WatcherAsync(2, "k1", "", true, true, false, load.Token), ct));
+                var nem = Task.Run(() => nemesis.RunAsync(load.Token), ct);
+                await Task.Delay(TimeSpan.FromSeconds(scenario.Seconds), ct);
+                load.Cancel();
+                await nem;
+                await Task.WhenAll(tasks);
+            }
+            await nemesis.HealAsync();
+            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
+            await Task.Delay(500, ct);
+            Volatile.Write(ref finalRev, await work.FinalStateAsync(0, ct));
+            var caught = await Task.WhenAny(archive, Task.Delay(TimeSpan.FromSeconds(30), ct));
+            archiveStop.Cancel();
+            try { await archive; } catch (OperationCanceledException) { }
+            if (caught != archive || work.ArchiveLast < finalRev)
+            {
+                log($"archive watcher reached {work.ArchiveLast} of {finalRev}");
+            }
+        }
+        var history = rec.Snapshot();
+        var path = Path.Combine(dir, "history.jsonl");
+        HistoryFile.Write(path, history);
+        var results = Checker.CheckAll(history);
+        var overall = Checker.Overall(results);
+        int Count(string type) => history.Count(o => o.F is Fn.Read or Fn.Write or Fn.Cas && o.Type == type);
+        var counts = $"ops: {Count(OpType.Invoke)} invoked, {Count(OpType.Ok)} ok, {Count(OpType.Fail)} fail, {Count(OpType.Info)} info; " +
+            $"watch: {history.Count(o => o.F == Fn.WatchEvent)} event responses, {history.Count(o => o.F == Fn.Progress)} progress, {history.Count(o => o.F == Fn.WatchStart)} sessions; " +
+            $"faults: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)}";
+        var sb = new StringBuilder();
+        sb.AppendLine($"scenario {scenario.Name}  target {target}  seed {seed}  duration {scenario.Seconds}s  faults {string.Join(",", scenario.Faults)}");
+        sb.AppendLine($"verdict: {overall}");
+        sb.AppendLine(counts);
+        sb.AppendLine($"history: {path}");
+        sb.AppendLine($"replay: dotnet run --project tests/jepsen-lite -- --target {target.ToString().ToLowerInvariant()} --seed {seed} --scenario {scenario.Name} --seconds {scenario.Seconds}  (seed of the first scenario of a profile is --seed; scenario i uses seed+i)");
+        sb.AppendLine("nemesis schedule:");
+        foreach (var n in history.Where(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)) sb.AppendLine($"  {n.TimeNs / 1e9:0.0}s {n.Value}");
+        foreach (var r in results) sb.AppendLine(r.ToString());
+        File.WriteAllText(Path.Combine(dir, "report.txt"), sb.ToString());
+        File.WriteAllText(Path.Combine(dir, "latency.svg"), Svg.Latency(history, $"{scenario.Name} ({target}, seed {seed}) — {overall}"));
+        return new RunResult(scenario, seed, dir, path, results, overall, sb.ToString());
+    }
 }

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Cairn.Grpc.Client;
+using Etcdserverpb;
+
+namespace Cairn.JepsenLite.Cluster;
+
+public enum Target { Cairn, Etcd }
+
+/// <summary>One member process (Cairn or etcd) on loopback; can be killed, paused and restarted on its data dir.</summary>
+public sealed class Member
+{
+    private Process? _process;
+
+    public required int Index { get; init; }
+    public required string Name { get; init; }
+    public required int ClientPort { get; init; }
+    public required int PeerPort { get; init; }
+    public required int ProxyPort { get; init; }
+    public required string DataDir { get; init; }
+    public required string LogFile { get; init; }
+    public required List<string> Args { get; init; }
+    public required (string File, List<string> Prefix) Command { get; init; }
+    public ulong Id { get; set; }
+    public bool Paused { get; set; }
+    public string Endpoint => $"http://127.0.0.1:{ClientPort}";
+    public bool Running => _process is { HasExited: false };
+    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
+
+    public void Start()
+    {
+        var psi = new ProcessStartInfo(Command.File) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in Command.Prefix.Concat(Args)) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        var log = new StreamWriter(LogFile, append: true) { AutoFlush = true };
+        var gate = new Lock();
+        void Line(string? s)
+        {
+            if (s == null) return;
+            lock (gate) log.WriteLine(s);
+        }
+        p.OutputDataReceived += (_, e) => Line(e.Data);
+        p.ErrorDataReceived += (_, e) => Line(e.Data);
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _process = p;
+        Paused = false;
+        TestCluster.Track(p);
+    }
+
+    public void Kill()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            Signal("CONT");
+            try { p.Kill(); p.WaitForExit(5000); } catch { }
+        }
+        Paused = false;
+    }
+
+    public void Signal(string sig)
+    {
+        if (Pid is { } pid)
+        {
+            using var k = Process.Start(new ProcessStartInfo("kill", $"-{sig} {pid}") { UseShellExecute = false });
+            k?.WaitForExit(2000);
+            Paused = sig == "STOP";
+        }
+    }
+}
+
+/// <summary>A 3-member cluster with every peer link through a <see cref="FaultProxy"/>.</summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private static readonly List<Process> All = [];
+    private readonly Dictionary<int, GrpcChannel> _channels = [];
+
+    static TestCluster()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+    }
+
+    internal static void Track(Process p)
+    {
+        lock (All) All.Add(p);
+    }
+
+    private static void KillAll()
+    {
+        lock (All)
+        {
+            foreach (var p in All)
+            {
+                try { if (!p.HasExited) p.Kill(); } catch { }
+            }
+        }
+    }
+
+    public required Target Target { get; init; }
+    public required List<Member> Members { get; init; }
+    public required FaultProxy Proxy { get; init; }
+
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "cluster.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("cluster.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public static string CairnDll()
+    {
+        var root = RepoRoot();
+        var prefer = AppContext.BaseDirectory.Contains("/Release/") ? "Release" : "Debug";
+        foreach (var c in new[] { prefer, prefer == "Release" ? "Debug" : "Release" })
+        {
+            var p = Path.Combine(root, "src/Node/bin", c, "net10.0/cairn.dll");
+            if (File.Exists(p)) return p;
+        }
+        throw new FileNotFoundException("cairn.dll not built (dotnet build src/Node)");
+    }
+
+    public static async Task<TestCluster> StartAsync(Target target, string dir, int seed, CancellationToken ct)
+    {
+        Directory.CreateDirectory(dir);
+        var proxy = new FaultProxy(seed ^ 0x5eed);
+        var members = new List<Member>();
+        var token = $"jl-{seed}-{Environment.ProcessId}-{Random.Shared.Next()}";
+        var ports = Enumerable.Range(0, 3).Select(_ => (C: FreePort(), P: FreePort(), X: FreePort())).ToList();
+        var initial = string.Join(",", ports.Select((p, i) => $"c{i + 1}=http://127.0.0.1:{p.X}"));
+        for (int i = 0; i < 3; i++)
+        {
+            var name = $"c{i + 1}";
+            var args = new List<string>
+            {
+                "--name", name, "--data-dir", Path.Combine(dir, name + ".data"),
+                "--listen-client-urls", $"http://127.0.0.1:{ports[i].C}", "--advertise-client-urls", $"http://127.0.0.1:{ports[i].C}",
+                "--listen-peer-urls", $"http://127.0.0.1:{ports[i].P}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{ports[i].X}",
+                "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", token,
+                "--heartbeat-interval", "100", "--election-timeout", "1000",
+            };
+            var cmd = target == Target.Cairn ? ("dotnet", new List<string> { CairnDll() }) : ("etcd", new List<string>());
+            members.Add(new Member
+            {
+                Index = i, Name = name, ClientPort = ports[i].C, PeerPort = ports[i].P, ProxyPort = ports[i].X,
+                DataDir = Path.Combine(dir, name + ".data"), LogFile = Path.Combine(dir, name + ".log"), Args = args, Command = cmd,
+            });
+            proxy.AddRoute(i, ports[i].X, ports[i].P);
+        }
+        var cluster = new TestCluster { Target = target, Members = members, Proxy = proxy };
+        try
+        {
+            foreach (var m in members) m.Start();
+            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    public GrpcChannel Channel(int i)
+    {
+        lock (_channels)
+        {
+            return _channels.TryGetValue(i, out var c) ? c : _channels[i] = GrpcChannel.ForAddress(Members[i].Endpoint);
+        }
+    }
+
+    public async Task<StatusResponse?> StatusAsync(int i, CancellationToken ct)
+    {
+        try
+        {
+            return await Channel(i).UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser,
+                deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
+        }
+        catch (Cairn.Protocol.RpcException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Index of the member every running member names as leader, or -1.</summary>
+    public async Task<int> LeaderAsync(CancellationToken ct)
+    {
+        for (int i = 0; i < Members.Count; i++)
+        {
+            if (Members[i].Paused || !Members[i].Running) continue;
+            var s = await StatusAsync(i, ct);
+            if (s is { Leader: > 0 })
+            {
+                var idx = Members.FindIndex(m => m.Id == s.Leader);
+                if (idx >= 0) return idx;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Waits until every member answers Status with a leader and a linearizable read succeeds on each.</summary>
+    public async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            bool ok = true;
+            for (int i = 0; i < Members.Count && ok; i++)
+            {
+                var s = await StatusAsync(i, ct);
+                if (s == null || s.Leader == 0)
+                {
+                    ok = false;
+                    break;
+                }
+                Members[i].Id = s.Header.MemberId;
+                Proxy.Ids[s.Header.MemberId] = i;
+                try
+                {
+                    await Channel(i).UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health") },
+                        RangeResponse.Parser, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
+                }
+                catch (Cairn.Protocol.RpcException)
+                {
+                    ok = false;
+                }
+            }
+            if (ok) return;
+            if (DateTime.UtcNow > until) throw new TimeoutException($"cluster not healthy after {timeout}");
+            await Task.Delay(300, ct);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var m in Members) m.Kill();
+        lock (_channels)
+        {
+            foreach (var c in _channels.Values) c.Dispose();
+            _channels.Clear();
+        }
+        return Proxy.DisposeAsync();
+    }
+}

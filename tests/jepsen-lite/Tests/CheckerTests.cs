@@ -75,6 +75,16 @@ public class LinearizabilityTests
     }
 
     [Fact]
+    public void UnknownWriteKnownNotCommittedIsDropped()
+    {
+        var h = new H()
+            .Inv(1, "write", "x", "a").Info(1, "write", "x")
+            .Inv(2, "read", "x").Ok(2, "read", "x", "a");
+        Assert.Equal(Validity.Valid, LinearizabilityChecker.Check(h.Ops).Validity);
+        Assert.Equal(Validity.Invalid, LinearizabilityChecker.Check(h.Ops, neverHappened: op => op.Value == "a").Validity);
+    }
+
+    [Fact]
     public void FailedWriteMustNotBeVisible()
     {
         var h = new H()

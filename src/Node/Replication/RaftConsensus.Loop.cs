@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Cairn.Protocol;
 using Cairn.Raft;
 
@@ -15,12 +16,16 @@ public sealed partial class RaftConsensus
     /// <summary>Set by the loop if it dies; the host stops the member.</summary>
     public Exception? Failure { get; private set; }
 
-    private async Task RunAsync(CancellationToken token)
+    // Runs on a dedicated thread for the member's life and blocks (briefly spinning first) on
+    // _wake when the inbox is empty: an awaited channel read would resume each round on a
+    // thread-pool thread, a queueing hop per round that costs milliseconds when the pool or the
+    // machine is busy.
+    private void Run(CancellationToken token)
     {
         var reader = _inbox.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            while (WaitForInput(reader, token))
             {
                 var ticked = false;
                 for (var n = 0; n < MaxInputsPerRound && reader.TryRead(out var input); n++)
@@ -45,6 +50,23 @@ public sealed partial class RaftConsensus
             FailAllWaiters(EtcdErrors.Stopped());
             _inbox.Writer.TryComplete();
             throw;
+        }
+    }
+
+    // True when the inbox has input; false once it is completed and drained (as WaitToReadAsync).
+    // Writers Post (write, then Set); resetting before the re-check means no wake-up is lost.
+    private bool WaitForInput(ChannelReader<LoopInput> reader, CancellationToken token)
+    {
+        while (true)
+        {
+            if (reader.TryPeek(out _))
+                return true;
+            _wake.Reset();
+            if (reader.TryPeek(out _))
+                return true;
+            if (reader.Completion.IsCompleted)
+                return false;
+            _wake.Wait(token);
         }
     }
 

@@ -132,7 +132,7 @@ public sealed partial class RaftConsensus
                 return;
             }
 
-            _inbox.Writer.TryWrite(new PeerStatusInput(to, ok));
+            Post(new PeerStatusInput(to, ok));
         });
     }
 }

@@ -30,6 +30,7 @@ public sealed partial class RaftConsensus : IConsensus
     private readonly Channel<LoopInput> _inbox = Channel.CreateBounded<LoopInput>(
         new BoundedChannelOptions(InboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _stop = new();
+    private readonly ManualResetEventSlim _wake = new(false);
     private readonly int _electionTicks;
     private readonly TimeSpan _readTimeout;
     private readonly TimeSpan _stallTimeout;
@@ -90,8 +91,8 @@ public sealed partial class RaftConsensus : IConsensus
         // serves writes as soon as it starts).
         if (_node.ConfState.Voters is [var only] && only == _options.MemberId)
             _node.Campaign();
-        _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), CancellationToken.None,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _loop = Task.Factory.StartNew(() => Run(_stop.Token), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _ticker = Task.Run(() => TickAsync(_stop.Token));
     }
 
@@ -164,7 +165,9 @@ public sealed partial class RaftConsensus : IConsensus
     {
         try
         {
-            await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+            if (!_inbox.Writer.TryWrite(input))
+                await _inbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+            _wake.Set();
         }
         catch (ChannelClosedException)
         {
@@ -178,7 +181,7 @@ public sealed partial class RaftConsensus : IConsensus
         try
         {
             while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
-                _inbox.Writer.TryWrite(TickInput.Instance); // a tick lost to a full inbox just comes later
+                Post(TickInput.Instance); // a tick lost to a full inbox just comes later
         }
         catch (OperationCanceledException)
         {
@@ -199,7 +202,16 @@ public sealed partial class RaftConsensus : IConsensus
         }
 
         // Dropping under overload is safe: Raft retransmits.
-        _inbox.Writer.TryWrite(new StepInput(message));
+        Post(new StepInput(message));
+    }
+
+    // Queues without waiting (false when the inbox is full or closed) and wakes the loop.
+    private bool Post(LoopInput input)
+    {
+        if (!_inbox.Writer.TryWrite(input))
+            return false;
+        _wake.Set();
+        return true;
     }
 
     private async Task OnPeerSnapshot(ulong from, ReadOnlyMemory<byte> header, Stream data, CancellationToken cancellationToken)
@@ -211,6 +223,7 @@ public sealed partial class RaftConsensus : IConsensus
             throw new InvalidDataException("snapshot message without snapshot metadata");
         message.Snapshot = message.Snapshot with { Data = buffer.ToArray() };
         await _inbox.Writer.WriteAsync(new StepInput(message), cancellationToken).ConfigureAwait(false);
+        _wake.Set();
         ConsensusLog.SnapshotReceived(_logger, from, message.Snapshot.Metadata.Index, buffer.Length);
     }
 

@@ -16,7 +16,7 @@ namespace Cairn.Watch;
 /// Every watch gets its "created" response before any of its events. Events of one revision are
 /// never split across responses unless the watch asked for fragment. Responses wait in a bounded
 /// buffer; when it is full the store parks the watcher (victim) and later catches it up, so a slow
-/// client delays events but never loses them. A stream object serves one call of <see cref="RunAsync"/>.
+/// client delays events but never loses them. A stream object serves one call of <c>RunAsync</c>.
 /// </remarks>
 public sealed class WatchStream
 {
@@ -65,7 +65,18 @@ public sealed class WatchStream
     /// Cancellation completes the task normally; a failure of <paramref name="send"/> or of the request
     /// sequence is rethrown after cleanup.
     /// </summary>
-    public async Task RunAsync(IAsyncEnumerable<WatchRequest> requests, Func<WatchResponse, CancellationToken, ValueTask> send, CancellationToken ct)
+    public Task RunAsync(IAsyncEnumerable<WatchRequest> requests, Func<WatchResponse, CancellationToken, ValueTask> send, CancellationToken ct) =>
+        RunAsync(requests, send, null, ct);
+
+    /// <summary>
+    /// As <see cref="RunAsync(IAsyncEnumerable{WatchRequest}, Func{WatchResponse, CancellationToken, ValueTask}, CancellationToken)"/>,
+    /// for a transport that buffers: <paramref name="send"/> need not flush; the send loop calls
+    /// <paramref name="flush"/> whenever it has sent everything queued (and at least every
+    /// <see cref="MaxUnflushed"/> responses), so a burst of responses costs one flush. Order and
+    /// content of responses are the same.
+    /// </summary>
+    public async Task RunAsync(IAsyncEnumerable<WatchRequest> requests, Func<WatchResponse, CancellationToken, ValueTask> send,
+        Func<CancellationToken, ValueTask>? flush, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(send);
@@ -73,7 +84,7 @@ public sealed class WatchStream
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var token = cts.Token;
-        var sendTask = Task.Run(() => SendLoopAsync(send, token), CancellationToken.None);
+        var sendTask = Task.Run(() => SendLoopAsync(send, flush, token), CancellationToken.None);
         var recvTask = Task.Run(() => RecvLoopAsync(requests, token), CancellationToken.None);
         var progressTask = Task.Run(() => ProgressLoopAsync(token), CancellationToken.None);
         Exception? failure = null;
@@ -260,13 +271,32 @@ public sealed class WatchStream
 
     // ---- send side ----
 
-    private async Task SendLoopAsync(Func<WatchResponse, CancellationToken, ValueTask> send, CancellationToken ct)
+    /// <summary>Responses sent without a flush before the send loop flushes anyway (bounds what a transport buffers).</summary>
+    internal const int MaxUnflushed = 64;
+
+    private async Task SendLoopAsync(Func<WatchResponse, CancellationToken, ValueTask> send, Func<CancellationToken, ValueTask>? flush, CancellationToken ct)
     {
         var reader = _queue.Reader;
+        int unflushed = 0;
         while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
         {
-            while (reader.TryRead(out var item))
+            while (true)
             {
+                if (flush is not null && unflushed >= MaxUnflushed)
+                {
+                    await flush(ct).ConfigureAwait(false);
+                    unflushed = 0;
+                }
+                if (!reader.TryRead(out var item))
+                {
+                    if (flush is not null && unflushed > 0)
+                    {
+                        await flush(ct).ConfigureAwait(false);
+                        unflushed = 0;
+                    }
+                    break;
+                }
+                unflushed++;
                 if (item.Kind == WatchItemKind.Control)
                 {
                     await send(item.Control!, ct).ConfigureAwait(false);
@@ -285,9 +315,10 @@ public sealed class WatchStream
                             await send(new WatchResponse { Header = Header(item.Revision), WatchId = w.Id }, ct).ConfigureAwait(false);
                             break;
                         case WatchItemKind.Compacted:
+                            // etcd 3.4 leaves the revision out of this header (0); etcdctl's JSON shows it.
                             await send(new WatchResponse
                             {
-                                Header = Header(_store.CurrentRevision),
+                                Header = Header(0),
                                 WatchId = w.Id,
                                 Canceled = true,
                                 CompactRevision = item.Revision,

@@ -433,4 +433,56 @@ public class WatchProtocolTests
         await Assert.ThrowsAsync<IOException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(0, s.Watchable.SyncedCount);
     }
+
+    [Fact]
+    public async Task Buffered_send_flushes_once_the_queue_is_drained()
+    {
+        using var s = TestStore.Create();
+        var stream = new WatchStream(s.Watchable);
+        var requests = System.Threading.Channels.Channel.CreateUnbounded<WatchRequest>();
+        for (int i = 0; i < 20; i++)
+            requests.Writer.TryWrite(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("a") } });
+        var buffered = new List<WatchResponse>();
+        var flushed = new List<WatchResponse>();
+        int flushes = 0;
+        var gate = new Lock();
+        using var cts = new CancellationTokenSource();
+        var run = stream.RunAsync(requests.Reader.ReadAllAsync(), (r, ct) =>
+        {
+            lock (gate) buffered.Add(r);
+            return ValueTask.CompletedTask;
+        }, ct =>
+        {
+            lock (gate)
+            {
+                flushes++;
+                flushed.AddRange(buffered);
+                buffered.Clear();
+            }
+            return ValueTask.CompletedTask;
+        }, cts.Token);
+        while (s.Watchable.SyncedCount < 20 && !run.IsCompleted) await Task.Delay(10);
+        for (int i = 0; i < 50; i++) s.Put("a", i.ToString());
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            lock (gate) if (flushed.Count(r => r.Events.Count > 0) >= 20 * 50 || flushed.Sum(r => r.Events.Count) >= 20 * 50) break;
+            await Task.Delay(10);
+        }
+        cts.Cancel();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+        lock (gate)
+        {
+            Assert.Empty(buffered); // nothing left unflushed once the queue emptied
+            Assert.Equal(20, flushed.Count(r => r.Created));
+            Assert.Equal(20 * 50, flushed.Sum(r => r.Events.Count));
+            Assert.True(flushes <= flushed.Count, $"{flushes} flushes for {flushed.Count} responses");
+            // Per watch, events stay in revision order.
+            foreach (var g in flushed.Where(r => r.Events.Count > 0).GroupBy(r => r.WatchId))
+            {
+                var revs = g.SelectMany(r => r.Events).Select(e => e.Kv.ModRevision).ToList();
+                Assert.Equal(revs.OrderBy(x => x), revs);
+            }
+        }
+    }
 }

@@ -33,7 +33,9 @@ internal static class WatchService
                     ? CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, member.LeaderLostToken)
                     : null;
                 var token = lostLeader?.Token ?? context.CancellationToken;
-                await stream.RunAsync(requests, (response, ct) => new ValueTask(writer.WriteAsync(response, ct)), token).ConfigureAwait(false);
+                // Responses are framed unflushed; the stream flushes once it has sent all it had queued.
+                await stream.RunAsync(requests, (response, ct) => new ValueTask(writer.WriteAsync(response, flush: false, ct)),
+                    ct => new ValueTask(writer.FlushAsync(ct)), token).ConfigureAwait(false);
                 if (lostLeader is not null && member.LeaderLostToken.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
                     throw EtcdErrors.NoLeader();
             });

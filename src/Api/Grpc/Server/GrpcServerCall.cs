@@ -125,7 +125,40 @@ internal sealed class GrpcServerCall : IDisposable
     }
 
     /// <summary>Writes one framed message; flushes unless the caller is about to end the call anyway.</summary>
-    public async Task WriteMessageAsync(IMessage message, bool flush, CancellationToken cancellationToken)
+    public Task WriteMessageAsync(IMessage message, bool flush, CancellationToken cancellationToken)
+    {
+        // Unflushed write with the lock free: frame it synchronously, no linked token source
+        // (nothing below waits, so there is nothing to cancel).
+        if (!flush && _writeLock.Wait(0))
+        {
+            try
+            {
+                CancellationToken.ThrowIfCancellationRequested();
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_completed)
+                {
+                    throw new OperationCanceledException("The call has already completed.", CancellationToken);
+                }
+                GrpcFrame.Write(HttpContext.Response.BodyWriter, message);
+                _messageWritten = true;
+                return Task.CompletedTask;
+            }
+            catch (Exception e)
+            {
+                return Task.FromException(e);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        return WriteMessageSlowAsync(message, flush, cancellationToken);
+    }
+
+    /// <summary>Sends whatever earlier unflushed writes left in the response body.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken) => WriteMessageSlowAsync(null, flush: true, cancellationToken);
+
+    private async Task WriteMessageSlowAsync(IMessage? message, bool flush, CancellationToken cancellationToken)
     {
         CancellationTokenSource? linked = null;
         var token = CancellationToken;
@@ -144,8 +177,11 @@ internal sealed class GrpcServerCall : IDisposable
                     throw new OperationCanceledException("The call has already completed.", token);
                 }
                 var writer = HttpContext.Response.BodyWriter;
-                GrpcFrame.Write(writer, message);
-                _messageWritten = true;
+                if (message is not null)
+                {
+                    GrpcFrame.Write(writer, message);
+                    _messageWritten = true;
+                }
                 if (flush)
                 {
                     var result = await writer.FlushAsync(token).ConfigureAwait(false);

@@ -17,4 +17,15 @@ public interface IServerStreamWriter<in T> where T : IMessage<T>
     /// shutdown) or <paramref name="cancellationToken"/> fires.
     /// </summary>
     Task WriteAsync(T message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Frames the message into the response body; with <paramref name="flush"/> false it stays
+    /// buffered until a later flushing write or <see cref="FlushAsync"/> (the caller must flush:
+    /// one flush after a burst of messages costs one socket write instead of one per message).
+    /// Writers that cannot buffer flush anyway.
+    /// </summary>
+    Task WriteAsync(T message, bool flush, CancellationToken cancellationToken = default) => WriteAsync(message, cancellationToken);
+
+    /// <summary>Sends what earlier unflushed writes buffered. Same exceptions as <see cref="WriteAsync(T, CancellationToken)"/>.</summary>
+    Task FlushAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

@@ -7,4 +7,9 @@ internal sealed class ServerStreamWriter<T>(GrpcServerCall call) : IServerStream
 {
     public Task WriteAsync(T message, CancellationToken cancellationToken = default) =>
         call.WriteMessageAsync(message, flush: true, cancellationToken);
+
+    public Task WriteAsync(T message, bool flush, CancellationToken cancellationToken = default) =>
+        call.WriteMessageAsync(message, flush, cancellationToken);
+
+    public Task FlushAsync(CancellationToken cancellationToken = default) => call.FlushAsync(cancellationToken);
 }

@@ -62,8 +62,10 @@ public sealed class Membership(ITestOutputHelper output) : ClusterTestBase(outpu
             var joined = Stopwatch.StartNew();
             c4.Start();
             await c4.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            var status4 = await c4.StatusAsync();
-            Assert.True(status4.IsLearner, "c4 does not report itself as a learner");
+            // A joiner learns the configuration (that it is a learner) from the leader's snapshot, shortly after it
+            // first hears from the leader.
+            await RetryAsync(async () => (await c4.StatusAsync()).IsLearner ? true : throw new InvalidOperationException("not a learner (yet)"),
+                TimeSpan.FromSeconds(20));
             Log($"c4 ({c4.Id:x16}) up as a learner after {joined.ElapsedMilliseconds} ms");
 
             var promoteClock = Stopwatch.StartNew();

@@ -45,6 +45,30 @@ public sealed partial class Member
             _leaderLost.Cancel();
     }
 
+    /// <summary>
+    /// The barrier a watch from "now" (and a progress request) waits on: a ReadIndex, so the watch
+    /// starts no earlier than any write already acknowledged anywhere. Without a leader the barrier
+    /// gives up after two election timeouts and the watch starts from the local revision, as etcd's
+    /// does: a watch without require-leader must still open on a partitioned member, and it
+    /// replays what it missed once the member catches up, so nothing is lost — it may only start
+    /// earlier than the newest acknowledged write.
+    /// </summary>
+    public async ValueTask WatchBarrierAsync(CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(TimeSpan.FromMilliseconds(2 * Config.ElectionTimeoutMs));
+        try
+        {
+            await Consensus.WaitForLinearizableReadAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (RpcException)
+        {
+        }
+    }
+
     /// <summary>Status of this member (etcdctl endpoint status).</summary>
     public StatusResponse Status()
     {

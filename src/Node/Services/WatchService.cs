@@ -26,7 +26,7 @@ internal static class WatchService
                     HeaderFactory = () => member.Header(member.Store.Revision),
                     ProgressNotifyInterval = member.Config.WatchProgressNotifyInterval,
                     MaxRequestBytes = member.Config.MaxRequestBytes,
-                    Barrier = member.Consensus.WaitForLinearizableReadAsync,
+                    Barrier = member.WatchBarrierAsync,
                 });
                 var requiresLeader = requireLeader is not null && requireLeader.Equals("true", StringComparison.OrdinalIgnoreCase);
                 using var lostLeader = requiresLeader

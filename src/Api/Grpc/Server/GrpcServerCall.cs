@@ -96,10 +96,17 @@ internal sealed class GrpcServerCall : IDisposable
     public async IAsyncEnumerable<T> ReadAllRequestsAsync<T>(MessageParser<T> parser, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         where T : class, IMessage<T>
     {
+        // The enumerator's token must stop a pending body read too: a handler that ends the call
+        // itself (e.g. a watch stream cancelled for "no leader") leaves no reader blocked on a body
+        // the server is about to complete.
+        using var linked = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(CancellationToken, cancellationToken)
+            : null;
+        var token = linked?.Token ?? CancellationToken;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var message = await ReadMessageAsync(parser).ConfigureAwait(false);
+            var message = await ReadMessageAsync(parser, token).ConfigureAwait(false);
             if (message == null)
             {
                 yield break;
@@ -108,11 +115,13 @@ internal sealed class GrpcServerCall : IDisposable
         }
     }
 
-    private async Task<T?> ReadMessageAsync<T>(MessageParser<T> parser) where T : class, IMessage<T>
+    private Task<T?> ReadMessageAsync<T>(MessageParser<T> parser) where T : class, IMessage<T> => ReadMessageAsync(parser, CancellationToken);
+
+    private async Task<T?> ReadMessageAsync<T>(MessageParser<T> parser, CancellationToken token) where T : class, IMessage<T>
     {
         try
         {
-            return await GrpcMessageReader.ReadAsync(HttpContext.Request.BodyReader, parser, _maxReceiveMessageSize, _requestEncoding, isServer: true, CancellationToken)
+            return await GrpcMessageReader.ReadAsync(HttpContext.Request.BodyReader, parser, _maxReceiveMessageSize, _requestEncoding, isServer: true, token)
                 .ConfigureAwait(false);
         }
         catch (IOException e)

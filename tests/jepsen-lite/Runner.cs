@@ -69,12 +69,18 @@ public static class Runner
         }
         var t = target == "etcd" ? Target.Etcd : Target.Cairn;
         var scenarios = Profile(profile, seconds).Where(s => only == null || s.Name == only).ToList();
+        if (scenarios.Count == 0)
+        {
+            Console.Error.WriteLine($"no scenario {only} in profile {profile}; scenarios: {string.Join(", ", Profile(profile).Select(s => s.Name))}");
+            return 2;
+        }
         var all = await RunAllAsync(t, seed, scenarios, outDir, Console.WriteLine, CancellationToken.None);
         return all.Any(r => r.Overall == Validity.Invalid) ? 1 : 0;
     }
 
     public static async Task<List<RunResult>> RunAllAsync(Target target, int seed, IReadOnlyList<Scenario> scenarios, string outDir, Action<string> log, CancellationToken ct)
     {
+        Directory.CreateDirectory(outDir);
         var results = new List<RunResult>();
         for (int i = 0; i < scenarios.Count; i++)
         {
@@ -113,7 +119,7 @@ public static class Runner
                         int slot = m * 2 + c;
                         tasks.Add(Task.Run(() => work.ClientAsync(mm, slot, load.Token), ct));
                     }
-                    tasks.Add(Task.Run(() => work.WatcherAsync(mm, "k", "l", true, false, false, load.Token), ct));
+                    tasks.Add(Task.Run(() => work.WatcherAsync(mm, "k", "l", true, false, false, load.Token, rotate: true), ct));
                 }
                 tasks.Add(Task.Run(() => work.WatcherAsync(1, "k0", "", false, false, true, load.Token), ct));
                 tasks.Add(Task.Run(() => work.WatcherAsync(2, "k1", "", true, true, false, load.Token), ct));
@@ -149,7 +155,7 @@ public static class Runner
         sb.AppendLine($"verdict: {overall}");
         sb.AppendLine(counts);
         sb.AppendLine($"history: {path}");
-        sb.AppendLine($"replay: dotnet run --project tests/jepsen-lite -- --target {target.ToString().ToLowerInvariant()} --seed {seed} --scenario {scenario.Name} --seconds {scenario.Seconds}  (seed of the first scenario of a profile is --seed; scenario i uses seed+i)");
+        sb.AppendLine($"replay: dotnet run --project tests/jepsen-lite -- --target {target.ToString().ToLowerInvariant()} --profile {(scenario.Name.StartsWith("long-", StringComparison.Ordinal) ? "long" : "short")} --seed {seed} --scenario {scenario.Name} --seconds {scenario.Seconds}  (in a full profile run scenario i uses --seed + i)");
         sb.AppendLine("nemesis schedule:");
         foreach (var n in history.Where(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)) sb.AppendLine($"  {n.TimeNs / 1e9:0.0}s {n.Value}");
         foreach (var r in results) sb.AppendLine(r.ToString());

@@ -111,11 +111,11 @@ public sealed class Workloads(TestCluster cluster, Recorder rec, int seed)
 
     /// <summary>
     /// A watcher on <paramref name="member"/>: records every event response and progress notification; on error or
-    /// cancellation resumes at last delivered revision + 1 (or at the compact revision when compacted). It asks for
+    /// cancellation resumes (on the next member when <paramref name="rotate"/>) at last delivered revision + 1 (or at the compact revision when compacted). It asks for
     /// progress every 500 ms. With <paramref name="archive"/> set it records archive records instead (the committed history).
     /// </summary>
     public async Task WatcherAsync(int member, string key, string rangeEnd, bool prevKv, bool noPut, bool noDelete, CancellationToken ct,
-        bool archive = false, Func<bool>? done = null)
+        bool archive = false, Func<bool>? done = null, bool rotate = false)
     {
         int process = Interlocked.Increment(ref _nextProcess);
         long next = 1;
@@ -195,7 +195,7 @@ public sealed class Workloads(TestCluster cluster, Recorder rec, int seed)
                 return;
             }
             if (compact > 0) next = compact;
-            if (archive) member = (member + 1) % cluster.Members.Count;
+            if (archive || rotate) member = (member + 1) % cluster.Members.Count;
             if (!ct.IsCancellationRequested) await Task.Delay(200, CancellationToken.None);
         }
     }

@@ -169,11 +169,11 @@ public sealed partial class RaftConsensus
             Propose(p);
         }
 
-        // A ReadIndex answer can be lost with a leader change: re-ask after an election timeout.
+        // A ReadIndex answer can be lost (a leader change, a dropped message): re-ask.
         List<ulong>? stale = null;
         foreach (var (context, batch) in _issuedReads)
         {
-            if (now - batch.IssuedAt > _options.ElectionTimeout)
+            if (now - batch.IssuedAt > ReadRetryAfter)
                 (stale ??= []).Add(context);
         }
 
@@ -188,6 +188,11 @@ public sealed partial class RaftConsensus
 
         FailExpiredReads(now);
     }
+
+    // Any ReadIndex issued after a read arrived is a valid barrier for it, so re-asking is always
+    // safe; three heartbeats is long enough for an answer in flight and short enough that a read
+    // whose answer was lost waits ~300 ms, not a whole election timeout.
+    private TimeSpan ReadRetryAfter => 3 * _options.HeartbeatInterval;
 
     private void FailExpiredReads(DateTime now)
     {

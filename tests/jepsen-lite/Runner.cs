@@ -123,6 +123,7 @@ public static class Runner
                 }
                 tasks.Add(Task.Run(() => work.WatcherAsync(1, "k0", "", false, false, true, load.Token), ct));
                 tasks.Add(Task.Run(() => work.WatcherAsync(2, "k1", "", true, true, false, load.Token), ct));
+                tasks.Add(Task.Run(() => work.WatcherAsync(0, "k", "l", true, false, false, load.Token, rewindMs: 3000), ct));
                 var nem = Task.Run(() => nemesis.RunAsync(load.Token), ct);
                 await Task.Delay(TimeSpan.FromSeconds(scenario.Seconds), ct);
                 load.Cancel();

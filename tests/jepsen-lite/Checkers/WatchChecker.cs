@@ -8,7 +8,7 @@ namespace Cairn.JepsenLite.Checkers;
 /// records, then watch-end (error, compact revision). Per session: ordered, unique, atomic (a revision's events are
 /// delivered whole, in one response), reliable (no gap between the start revision and the last revision delivered),
 /// resumable (nothing below the start revision), bookmarkable (progress at r ⇒ every matching event ≤ r already
-/// delivered, and none ≤ r afterwards), prev_kv, is-create (create_revision/version), filters. Across sessions of
+/// delivered, and none ≤ r afterwards), prev_kv (may be absent only when mod_revision - 1 was compacted, as etcd does), is-create (create_revision/version), filters. Across sessions of
 /// one watcher: a resume starts at last delivered + 1 unless the previous session ended on compaction.
 /// </summary>
 public static class WatchChecker
@@ -17,6 +17,15 @@ public static class WatchChecker
     {
         var problems = new List<string>();
         int sessions = 0, events = 0, progress = 0;
+        // Compactions: (time the nemesis started it, revision). etcd (v3rpc sendLoop) fills prev_kv by a Range at
+        // mod_revision - 1 and leaves it out when that revision is compacted, so a missing prev_kv is allowed then.
+        var compactions = new List<(long Time, long Rev)>();
+        long lastCompactStart = 0;
+        foreach (var o in history)
+        {
+            if (o.F == Fn.Nemesis && o.Type == OpType.Invoke && o.Key == Fn.Compact) lastCompactStart = o.TimeNs;
+            if (o.F == Fn.Compact && o.Revision is { } cr) compactions.Add((Math.Min(lastCompactStart, o.TimeNs), cr));
+        }
         foreach (var group in history.Where(o => o.F is Fn.WatchStart or Fn.WatchEvent or Fn.Progress or Fn.WatchEnd).GroupBy(o => o.Process))
         {
             Op? session = null;
@@ -74,7 +83,8 @@ public static class WatchChecker
                                 lastDelivered = r;
                                 continue;
                             }
-                            CompareRevision(problems, where, session, got, expected[ptr].Evs);
+                            long at = op.TimeNs;
+                            CompareRevision(problems, where, session, got, expected[ptr].Evs, e => compactions.Any(c => c.Time <= at && e.ModRevision - 1 < c.Rev));
                             ptr++;
                             lastDelivered = r;
                             watcherLast = r;
@@ -137,7 +147,7 @@ public static class WatchChecker
         return list;
     }
 
-    private static void CompareRevision(List<string> problems, string where, Op session, List<Ev> got, List<Ev> want)
+    private static void CompareRevision(List<string> problems, string where, Op session, List<Ev> got, List<Ev> want, Func<Ev, bool> prevCompacted)
     {
         if (got.Count != want.Count)
         {
@@ -163,7 +173,8 @@ public static class WatchChecker
             }
             if (session.PrevKv == true)
             {
-                if (g.HasPrev != w.HasPrev || (g.HasPrev && g.PrevValue != w.PrevValue))
+                bool missingAllowed = !g.HasPrev && w.HasPrev && prevCompacted(g);
+                if (!missingAllowed && (g.HasPrev != w.HasPrev || (g.HasPrev && g.PrevValue != w.PrevValue)))
                 {
                     problems.Add($"{where}: event {g} has wrong prev_kv (want {(w.HasPrev ? w.PrevValue : "none")})");
                 }

@@ -333,6 +333,18 @@ public class WatchCheckerTests
     }
 
     [Fact]
+    public void MissingPrevKvIsRejectedUnlessItsRevisionWasCompacted()
+    {
+        var missing = Watch(new H().WStart(10, "x", 1).WEv(10, 3, P("x", "a", 2, 2, 1), H.Put("x", "b", 3, 2, 2)));
+        Assert.Equal(Validity.Invalid, missing.Validity);
+        var h = new H();
+        h.Ops.Add(new Op { Process = -2, Type = OpType.Invoke, F = Fn.Nemesis, Key = Fn.Compact });
+        h.Ops.Add(new Op { Process = -2, Type = OpType.Ok, F = Fn.Compact, Revision = 3 });
+        var compacted = Watch(h.WStart(10, "x", 3).WEv(10, 3, H.Put("x", "b", 3, 2, 2)));
+        Assert.True(compacted.Validity == Validity.Valid, compacted.ToString());
+    }
+
+    [Fact]
     public void WrongIsCreateIsRejected()
     {
         var r = Watch(new H().WStart(10, "x", 1).WEv(10, 3, P("x", "a", 2, 2, 1), P("x", "b", 3, 3, 1, "a")));

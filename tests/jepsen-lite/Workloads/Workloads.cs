@@ -112,19 +112,21 @@ public sealed class Workloads(TestCluster cluster, Recorder rec, int seed)
     /// <summary>
     /// A watcher on <paramref name="member"/>: records every event response and progress notification; on error or
     /// cancellation resumes (on the next member when <paramref name="rotate"/>) at last delivered revision + 1 (or at the compact revision when compacted). It asks for
-    /// progress every 500 ms. With <paramref name="archive"/> set it records archive records instead (the committed history).
+    /// progress every 500 ms. With <paramref name="rewindMs"/> it ends each session after that long and re-watches from a random older revision. With <paramref name="archive"/> set it records archive records instead (the committed history).
     /// </summary>
     public async Task WatcherAsync(int member, string key, string rangeEnd, bool prevKv, bool noPut, bool noDelete, CancellationToken ct,
-        bool archive = false, Func<bool>? done = null, bool rotate = false)
+        bool archive = false, Func<bool>? done = null, bool rotate = false, int rewindMs = 0)
     {
         int process = Interlocked.Increment(ref _nextProcess);
         long next = 1;
         bool firstArchive = true;
+        var rewind = new Random(seed * 7 + member);
         while (!ct.IsCancellationRequested && !(done?.Invoke() ?? false))
         {
             var m = member;
             var name = cluster.Members[m].Name;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (rewindMs > 0) stop.CancelAfter(rewindMs);
             if (!archive)
             {
                 rec.Add(new Op { Process = process, Type = OpType.Ok, F = Fn.WatchStart, Key = key, RangeEnd = rangeEnd, StartRevision = next, PrevKv = prevKv,
@@ -195,6 +197,7 @@ public sealed class Workloads(TestCluster cluster, Recorder rec, int seed)
                 return;
             }
             if (compact > 0) next = compact;
+            else if (rewindMs > 0) next = 1 + rewind.NextInt64(Math.Max(1, next)); // re-watch from an older revision (hits compaction)
             if (archive || rotate) member = (member + 1) % cluster.Members.Count;
             if (!ct.IsCancellationRequested) await Task.Delay(200, CancellationToken.None);
         }

@@ -12,7 +12,13 @@ namespace Cairn.Node;
 internal sealed class ApplyWaiters
 {
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<IMessage>> _waiting = new();
-    private long _nextId;
+
+    // Ids must never repeat across restarts of this member: after a restart the member re-applies
+    // its own old entries from the WAL, and an old entry whose id matched a new waiter would answer
+    // that waiter with someone else's result (jepsen-lite caught exactly this: a put acknowledged
+    // with the revision of an old put of another key). Starting from the clock in ms << 20 leaves
+    // room for a million proposals per millisecond of uptime before reaching the next start.
+    private long _nextId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 20;
 
     /// <summary>Reserves an id and the task that its apply will complete.</summary>
     public (ulong Id, Task<IMessage> Applied) Register()

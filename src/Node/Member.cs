@@ -80,7 +80,7 @@ public sealed partial class Member : IAsyncDisposable
         request.Id = id;
         request.MemberId = MemberId;
         var bytes = request.ToByteArray();
-        if (bytes.Length > Config.MaxRequestBytes)
+        if (EtcdRequestSize(request, bytes.Length) > Config.MaxRequestBytes)
         {
             _waiters.Cancel(id, EtcdErrors.RequestTooLarge());
             throw EtcdErrors.RequestTooLarge();
@@ -112,6 +112,13 @@ public sealed partial class Member : IAsyncDisposable
         StampHeader(response);
         return (T)response;
     }
+
+    // etcd compares --max-request-bytes with its InternalRaftRequest: the request plus a header
+    // message holding the request id (tag, length, tag, varint id). Ours carries the id directly
+    // and the proposer's member id besides, so count as etcd does: drop the member-id field, add
+    // the two bytes of etcd's header wrapper. Clients then meet the limit at the same value size.
+    private static int EtcdRequestSize(InternalRequest request, int size) =>
+        size - (1 + CodedOutputStream.ComputeUInt64Size(request.MemberId)) + 2;
 
     /// <summary>Fills cluster id, member id and term into a response produced by the store.</summary>
     public void StampHeader(IMessage response)

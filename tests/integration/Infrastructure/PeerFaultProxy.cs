@@ -181,7 +181,9 @@ public sealed class PeerFaultProxy : IAsyncDisposable
         try
         {
             // Abortive close (RST) so that the member sees the cut at once.
-            client.Client.LingerState = new LingerOption(true, 0);
+            // Client is null once the other side of the proxy already closed this connection.
+            if (client.Client is { } socket)
+                socket.LingerState = new LingerOption(true, 0);
             client.Close();
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

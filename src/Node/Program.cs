@@ -122,9 +122,15 @@ catch (Exception e) when (e is IOException or InvalidDataException or Cairn.Raft
 
 var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
 consensus.Removed += () => lifetime.StopApplication();
+// A dead consensus loop (e.g. a WAL write error) must not leave a member answering from stale state.
+consensus.Failed += _ =>
+{
+    Environment.ExitCode = 1;
+    lifetime.StopApplication();
+};
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cairn.Node");
 NodeLog.Serving(log, config.Name, memberId, clusterId, string.Join(",", config.ListenClientUrls), config.DataDir);
 await app.RunAsync().ConfigureAwait(false);
 NodeLog.Stopping(log);
 await member.DisposeAsync().ConfigureAwait(false);
-return 0;
+return Environment.ExitCode;

@@ -13,8 +13,8 @@ public sealed partial class RaftConsensus
     private readonly List<ReadInput> _awaitingApply = [];
     private ulong _readSequence;
 
-    /// <summary>Set by the loop if it dies; the host stops the member.</summary>
-    public Exception? Failure { get; private set; }
+    /// <summary>Raised (on the loop's thread) if the loop dies; the host then stops the member.</summary>
+    public event Action<Exception>? Failed;
 
     // Runs on a dedicated thread for the member's life and blocks (briefly spinning first) on
     // _wake when the inbox is empty: an awaited channel read would resume each round on a
@@ -45,10 +45,10 @@ public sealed partial class RaftConsensus
         catch (Exception e)
         {
             // A WAL write error or a broken invariant: continuing could lose acknowledged writes.
-            Failure = e;
             ConsensusLog.LoopFailed(_logger, e);
             FailAllWaiters(EtcdErrors.Stopped());
             _inbox.Writer.TryComplete();
+            Failed?.Invoke(e);
             throw;
         }
     }

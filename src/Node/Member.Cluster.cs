@@ -88,6 +88,15 @@ public sealed partial class Member
         return new MoveLeaderResponse { Header = Header(Store.Revision) };
     }
 
+    private readonly TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once the replicated member list shows this member's name and client URLs. Client
+    /// requests wait for it, as etcd's do (its client listeners serve only after ReadyNotify), so
+    /// no client ever sees this member in `member list` without its URLs.
+    /// </summary>
+    public Task Published => _published.Task;
+
     /// <summary>
     /// Announces this member's name and client URLs through the log until the replicated list shows
     /// them (etcd's publish), so `member list` on any member prints them.
@@ -98,7 +107,10 @@ public sealed partial class Member
         while (!cancellationToken.IsCancellationRequested)
         {
             if (Members.All.TryGetValue(MemberId, out var me) && me.Name == Config.Name && me.ClientURLs.SequenceEqual(urls))
+            {
+                _published.TrySetResult();
                 return;
+            }
             if (Consensus.LeaderId != 0)
             {
                 var attributes = new Etcdserverpb.Member { ID = MemberId, Name = Config.Name };

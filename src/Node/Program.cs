@@ -108,6 +108,27 @@ WatchService.Map(registry, member, watchable);
 LeaseService.Map(registry, member);
 MaintenanceService.Map(registry, member);
 ClusterService.Map(registry, member);
+// Client requests wait until this member's attributes are in the replicated member list (etcd's
+// ReadyNotify before serving clients); a restarted member passes at once after replaying its log.
+var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+app.Use(async (context, next) =>
+{
+    if (!member.Published.IsCompleted)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        try
+        {
+            await member.Published.WaitAsync(waiting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            context.Abort();
+            return;
+        }
+    }
+
+    await next(context).ConfigureAwait(false);
+});
 app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = config.MaxRequestBytes + 512 * 1024 });
 
 try

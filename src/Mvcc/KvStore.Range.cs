@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cairn.Protocol;
 using Etcdserverpb;
 using Mvccpb;
@@ -113,9 +114,9 @@ public sealed partial class KvStore
     };
 
     /// <summary>
-    /// etcd's sort: order NONE with a target other than KEY means ascending. Keys arrive in
-    /// ascending order and ties keep it (etcd's Go sort is stable for the ≤ 12 elements it
-    /// insertion-sorts; for larger inputs with ties Go's order is an artefact of pdqsort).
+    /// etcd's sort (applierV3backend.Range): order NONE with a target other than KEY means ascending;
+    /// the sort is Go's unstable sort.Sort (sort.Reverse for DESCEND), reproduced by <see cref="GoSort"/>
+    /// so that ties come out in etcd's order too (key order up to 12 results, pdqsort's beyond).
     /// </summary>
     private static void Sort(List<KeyValue> kvs, RangeRequest.Types.SortOrder order, RangeRequest.Types.SortTarget target)
     {
@@ -130,30 +131,14 @@ public sealed partial class KvStore
         bool descend = order == RangeRequest.Types.SortOrder.Descend;
         if (target == RangeRequest.Types.SortTarget.Key)
         {
+            // Keys are unique and arrive ascending: with no ties, every correct sort gives this.
             if (descend)
             {
                 kvs.Reverse();
             }
             return;
         }
-        Comparison<KeyValue> byTarget = target switch
-        {
-            RangeRequest.Types.SortTarget.Version => static (a, b) => a.Version.CompareTo(b.Version),
-            RangeRequest.Types.SortTarget.Create => static (a, b) => a.CreateRevision.CompareTo(b.CreateRevision),
-            RangeRequest.Types.SortTarget.Mod => static (a, b) => a.ModRevision.CompareTo(b.ModRevision),
-            RangeRequest.Types.SortTarget.Value => static (a, b) => a.Value.Span.SequenceCompareTo(b.Value.Span),
-            _ => static (_, _) => 0,
-        };
-        // Keys are unique, so comparing them breaks every tie the way a stable sort would.
-        kvs.Sort((a, b) =>
-        {
-            int c = byTarget(a, b);
-            if (descend)
-            {
-                c = -c;
-            }
-            return c != 0 ? c : a.Key.Span.SequenceCompareTo(b.Key.Span);
-        });
+        GoSort.Sort(CollectionsMarshal.AsSpan(kvs), new RangeSortComparer(target, descend));
     }
 
     /// <summary>

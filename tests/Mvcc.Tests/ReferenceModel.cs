@@ -70,10 +70,10 @@ internal sealed class ReferenceModel
                 _ => (a, b) => string.CompareOrdinal(S(a.Value), S(b.Value)),
             };
             int sign = order == RangeRequest.Types.SortOrder.Descend ? -1 : 1;
-            // stable insertion sort (what Go does for small inputs)
-            for (int i = 1; i < all.Count; i++)
-                for (int j = i; j > 0 && sign * cmp(all[j], all[j - 1]) < 0; j--)
-                    (all[j], all[j - 1]) = (all[j - 1], all[j]);
+            // etcd's Go sort.Sort, so that ties come out in its order (checked against etcd in GoSortTests).
+            var sorted = all.ToArray();
+            GoSort.Sort(sorted.AsSpan(), Comparer<KeyValue>.Create((a, b) => sign * cmp(a, b)));
+            all = [.. sorted];
         }
         if (r.Limit > 0 && all.Count > r.Limit) { all = all.GetRange(0, (int)r.Limit); resp.More = true; }
         foreach (var kv in all)

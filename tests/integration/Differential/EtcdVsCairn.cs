@@ -131,14 +131,3 @@ public sealed class Auth : EtcdVsCairn
     [Theory(Skip = "Cairn does not implement etcd's Auth service yet: every call answers UNIMPLEMENTED"), MemberData(nameof(Cases))]
     public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
 }
-
-[CaseFile("known-differences.txt")]
-public sealed class KnownDifferences : EtcdVsCairn
-{
-    public static TheoryData<string> Cases => CaseCatalog.NamesFor<KnownDifferences>();
-
-    // etcd orders ties with Go's unstable sort (pdqsort in the go1.19 that built Debian's etcd);
-    // Cairn keeps key order among ties. Copying Go's algorithm would mean porting its code.
-    [Theory(Skip = "Known difference: order of sort ties among more than 12 results follows Go's unstable sort in etcd"), MemberData(nameof(Cases))]
-    public Task EtcdAndCairnAgree(string @case) => RunAsync(GetType(), @case);
-}

@@ -147,9 +147,12 @@ internal sealed class Http2AuthorityReader : PipeReader
     private bool Sniff(ReadResult result, out ReadResult delivered)
     {
         var buffer = result.Buffer;
-        var verdict = result.IsCompleted
-            ? Http2AuthoritySniffer.Verdict.PassThrough
-            : _sniffer.Inspect(buffer, _consumed);
+        var verdict = _sniffer.Inspect(buffer, _consumed);
+        if (verdict == Http2AuthoritySniffer.Verdict.NeedMore && result.IsCompleted)
+        {
+            // No more input will come to settle it: the server gets the rest as it is.
+            verdict = Http2AuthoritySniffer.Verdict.PassThrough;
+        }
         switch (verdict)
         {
             case Http2AuthoritySniffer.Verdict.PassThrough:

@@ -15,7 +15,8 @@ public static class GrpcKestrel
     /// <c>https://</c> as TLS with ALPN h2 using <paramref name="tls"/>. Hosts: an IP address,
     /// <c>0.0.0.0</c>/<c>[::]</c> (any), <c>localhost</c> (loopback v4 and v6) or a name resolved now.
     /// Port 0 picks a free port (read it back from the server's addresses feature). Also lifts the
-    /// server-wide limits that break long gRPC streams.
+    /// server-wide limits that break long gRPC streams. Every listener fixes <c>:authority: http://host:port</c>
+    /// (etcdctl 3.4 with <c>--cluster</c>) on the way in, which Kestrel would otherwise reject.
     /// </summary>
     /// <param name="options">Kestrel's options, e.g. from <c>WebHost.ConfigureKestrel</c>.</param>
     /// <param name="urls">The listen URLs (etcd --listen-client-urls).</param>
@@ -50,6 +51,8 @@ public static class GrpcKestrel
                 {
                     listen.UseHttps(Https(tls!));
                 }
+                // After TLS, so that it reads the decrypted HTTP/2 frames.
+                listen.UseHttp2AuthorityFix(options);
             }
 
             var host = url.Host;

@@ -28,7 +28,8 @@ namespace Cairn.Raft.Transport;
 /// Each peer has one writer task that connects lazily, reconnects with capped exponential backoff,
 /// and writes everything queued as one gathered write. A full queue drops the message and counts
 /// it — Raft retransmits, so losing a message to a slow or dead peer is always preferable to
-/// stalling the core or the other peers. A dial or connection failure raises
+/// stalling the core or the other peers. A failed dial or broken connection drops the queue, and
+/// sends are dropped until a dial succeeds again, so a healed link never delivers stale messages. A dial or connection failure raises
 /// <see cref="PeerUnreachable"/> so the member can call the core's ReportUnreachable.</para>
 /// <para><b>Receiving.</b> The message handler runs on the read loop of the inbound connection:
 /// calls for one sender are sequential and in that sender's order; calls for different senders
@@ -234,9 +235,10 @@ public sealed class PeerTransport : IAsyncDisposable
     /// <param name="to">The destination member id.</param>
     /// <param name="message">The encoded message (at most <see cref="PeerTransportOptions.MaxFrameSize"/> bytes).</param>
     /// <returns>
-    /// True when queued. False when dropped: unknown peer, queue full (peer slow or unreachable),
-    /// oversized message, or transport disposed. Queued messages may still be lost if the
-    /// connection fails; Raft's retransmission covers both.
+    /// True when queued. False when dropped: unknown peer, peer unreachable (its last dial failed or
+    /// its connection broke, until a dial succeeds), queue full (peer slow), oversized message, or
+    /// transport disposed. Queued messages are dropped too when the connection fails, never
+    /// delivered late after a heal; Raft's retransmission covers all of these.
     /// </returns>
     public bool Send(ulong to, ReadOnlyMemory<byte> message)
     {

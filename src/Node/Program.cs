@@ -129,6 +129,7 @@ app.Use(async (context, next) =>
 
     await next(context).ConfigureAwait(false);
 });
+app.Use(LearnerGuard.Middleware(member, registry));
 app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = config.MaxRequestBytes + 512 * 1024 });
 
 try

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Cairn.IntegrationTests.Infrastructure;
+using Cairn.Protocol;
 using Etcdserverpb;
+using Google.Protobuf;
 using Xunit.Abstractions;
 
 namespace Cairn.IntegrationTests.Cluster;
@@ -61,12 +63,14 @@ public sealed class Membership(ITestOutputHelper output) : ClusterTestBase(outpu
             c4.Flags = cluster.FlagsFor(c4, cluster.InitialCluster(cluster.Nodes), "existing");
             var joined = Stopwatch.StartNew();
             c4.Start();
+            // From its very first answer on, c4 reports itself a learner (it serves clients only once the replicated
+            // member list, which says so, holds its attributes).
+            var first = await RetryAsync(() => c4.StatusAsync(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(60));
+            Assert.True(first.IsLearner, "the first Status of a member added as a learner said IsLearner = false");
             await c4.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            // A joiner learns the configuration (that it is a learner) from the leader's snapshot, shortly after it
-            // first hears from the leader.
-            await RetryAsync(async () => (await c4.StatusAsync()).IsLearner ? true : throw new InvalidOperationException("not a learner (yet)"),
-                TimeSpan.FromSeconds(20));
+            Assert.True((await c4.StatusAsync()).IsLearner);
             Log($"c4 ({c4.Id:x16}) up as a learner after {joined.ElapsedMilliseconds} ms");
+            await CheckLearnerRestrictionsAsync(c4);
 
             var promoteClock = Stopwatch.StartNew();
             CommandResult promote;
@@ -109,4 +113,48 @@ public sealed class Membership(ITestOutputHelper output) : ClusterTestBase(outpu
             }
             Log("c2, c3, c4: equal HashKV; c4 has every acknowledged write's value");
         });
+
+    /// <summary>
+    /// etcd 3.4 on a learner: Status and serializable Range are served; every other call, and every stream, fails with
+    /// Unavailable "etcdserver: rpc not supported for learner" (rpctypes.ErrGPRCNotSupportedForLearner).
+    /// </summary>
+    private async Task CheckLearnerRestrictionsAsync(CairnNode learner)
+    {
+        const string Refused = "etcdserver: rpc not supported for learner";
+        var deadline = () => DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        async Task ExpectRefused(string what, Func<Task> call)
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.True(e.Status == StatusCode.Unavailable && e.Message == Refused, $"{what} on a learner: {e.Status} \"{e.Message}\"");
+        }
+
+        Assert.NotNull(await learner.RangeAsync("m/k1", serializable: true));
+        await ExpectRefused("linearizable Range", () => learner.RangeAsync("m/k1"));
+        await ExpectRefused("Put", () => learner.PutAsync("m/learner", "x"));
+        await ExpectRefused("MemberList", () => learner.Channel.UnaryAsync("/etcdserverpb.Cluster/MemberList", new MemberListRequest(),
+            MemberListResponse.Parser, deadline: deadline()));
+        await ExpectRefused("LeaseGrant", () => learner.Channel.UnaryAsync("/etcdserverpb.Lease/LeaseGrant", new LeaseGrantRequest { TTL = 10 },
+            LeaseGrantResponse.Parser, deadline: deadline()));
+        await ExpectRefused("HashKV", () => learner.HashKVAsync());
+        await ExpectRefused("Watch", async () =>
+        {
+            using var watch = learner.Channel.DuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchResponse.Parser, deadline: deadline());
+            await watch.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFromUtf8("m/") } });
+            while (await watch.MoveNextAsync())
+            {
+            }
+        });
+        await ExpectRefused("Snapshot", async () =>
+        {
+            using var snapshot = learner.Channel.ServerStreaming<SnapshotRequest, SnapshotResponse>("/etcdserverpb.Maintenance/Snapshot", new SnapshotRequest(),
+                SnapshotResponse.Parser, deadline: deadline());
+            while (await snapshot.MoveNextAsync())
+            {
+            }
+        });
+        // etcdctl's endpoint status (Status) works against the learner.
+        var status = await learner.Etcdctl.RunAsync(["endpoint", "status", "-w", "json"]);
+        Assert.True(status.Succeeded && status.StdoutText.Contains("\"isLearner\":true", StringComparison.Ordinal), $"etcdctl endpoint status: {status.StderrText}{status.StdoutText}");
+        Log("learner: Status and serializable Range served; Range, Put, MemberList, LeaseGrant, HashKV, Watch, Snapshot refused as etcd refuses them");
+    }
 }

@@ -115,6 +115,64 @@ public sealed class Membership(ITestOutputHelper output) : ClusterTestBase(outpu
         });
 
     /// <summary>
+    /// The cluster id of a member added after earlier membership changes: add c4, remove c1, add c5 (whose
+    /// --initial-cluster lists c2..c5, so the founders' id cannot be derived from it). c5 learns the id and the member
+    /// list from its peers: it joins, and its headers carry the same cluster_id as everyone's. A member that was never
+    /// added refuses to start, with an error that says why.
+    /// </summary>
+    [Fact(Timeout = 240_000)]
+    public Task MemberAddedAfterChangesLearnsTheClusterIdFromItsPeers() =>
+        WithClusterAsync(new CairnClusterOptions(), TimeSpan.FromSeconds(210), async (cluster, ct) =>
+        {
+            var (c1, c2, c3) = (cluster.Nodes[0], cluster.Nodes[1], cluster.Nodes[2]);
+            var clusterId = (await c2.StatusAsync()).Header.ClusterId;
+            await c2.PutAsync("id/before", "1");
+
+            async Task<CairnNode> AddAsync(string name, IEnumerable<CairnNode> others)
+            {
+                var node = cluster.CreateNode(name);
+                var add = await c2.Etcdctl.RunAsync(["member", "add", name, $"--peer-urls={node.PeerUrl}"]);
+                Assert.True(add.Succeeded, $"member add {name} failed: {add.StderrText}{add.StdoutText}");
+                node.Flags = cluster.FlagsFor(node, cluster.InitialCluster(others.Append(node)), "existing");
+                node.Start();
+                await node.WaitReadyAsync(TimeSpan.FromSeconds(60));
+                Log($"{name} ({node.Id:x16}) joined");
+                return node;
+            }
+
+            var c4 = await AddAsync("c4", [c1, c2, c3]);
+            var remove = await c2.Etcdctl.RunAsync(["member", "remove", c1.Id.ToString("x")]);
+            Assert.True(remove.Succeeded, $"member remove failed: {remove.StderrText}{remove.StdoutText}");
+            await c1.KillAsync();
+            var c5 = await AddAsync("c5", [c2, c3, c4]);
+
+            var put = await RetryAsync(() => c5.PutAsync("id/after", "2", TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(30));
+            Assert.Equal(clusterId, put.Header.ClusterId);
+            Assert.Equal(c5.Id, put.Header.MemberId);
+            foreach (var node in new[] { c2, c3, c4, c5 })
+                Assert.Equal(clusterId, (await node.StatusAsync()).Header.ClusterId);
+            var got = await RetryAsync(() => c5.RangeAsync("id/before"), TimeSpan.FromSeconds(20));
+            Assert.Equal("1", Assert.Single(got.Kvs).Value.ToStringUtf8());
+            await cluster.WaitForEqualHashKVAsync([c2, c3, c4, c5], TimeSpan.FromSeconds(60));
+            Log($"c5's headers carry cluster id {clusterId:x16}, as everyone's; c2..c5 equal HashKV");
+
+            // A restart needs neither the peers nor the flags for the id: it is in the data dir.
+            await c5.KillAsync();
+            c5.Start();
+            await c5.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(clusterId, (await c5.StatusAsync()).Header.ClusterId);
+
+            // Never added: the peers' member list does not name it, so it must not start.
+            var stray = cluster.CreateNode("c6");
+            stray.Flags = cluster.FlagsFor(stray, cluster.InitialCluster([c2, c3, c4, c5, stray]), "existing");
+            stray.Start();
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => stray.WaitReadyAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("exited with code 1", refused.Message);
+            Assert.True(stray.LogContains("could not learn the cluster id"), stray.LogTail());
+            Log($"a member never added refuses to start: {stray.LogLines().First(l => l.Contains("could not learn", StringComparison.Ordinal))}");
+        });
+
+    /// <summary>
     /// etcd 3.4 on a learner: Status and serializable Range are served; every other call, and every stream, fails with
     /// Unavailable "etcdserver: rpc not supported for learner" (rpctypes.ErrGPRCNotSupportedForLearner).
     /// </summary>

@@ -12,6 +12,8 @@ using Microsoft.Extensions.Logging;
 
 if (args is ["healthcheck", ..])
     return await HealthCheck.RunAsync(args).ConfigureAwait(false);
+if (args is ["snapshot", ..])
+    return SnapshotRestore.Run(args);
 
 MemberConfig config;
 try

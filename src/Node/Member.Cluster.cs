@@ -17,6 +17,15 @@ public sealed partial class Member
     }
 
     /// <summary>
+    /// True when the replicated member list holds this member as a learner (etcd's
+    /// IsMemberExist(ID) &amp;&amp; IsLearner()). Read from the list, not from Raft's configuration: the
+    /// list is what clients are served by (see <see cref="Published"/>), so Status, MemberList and
+    /// <see cref="LearnerGuard"/> agree from the first request on, where Raft's flag trails the
+    /// list by an apply step.
+    /// </summary>
+    public bool IsLearner => Members.All.TryGetValue(MemberId, out var me) && me.IsLearner;
+
+    /// <summary>
     /// MemberAdd: a new voter or learner, by peer URLs. Its id is derived from the URLs and the
     /// cluster token exactly as a founder's is (etcd adds the time; we do not), so a joining member
     /// can compute every member's id from its --initial-cluster and reach them before it has the

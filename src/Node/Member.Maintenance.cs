@@ -83,7 +83,7 @@ public sealed partial class Member
             RaftIndex = Consensus.CommitIndex,
             RaftTerm = Consensus.Term,
             RaftAppliedIndex = Consensus.AppliedIndex,
-            IsLearner = Consensus.IsLearner,
+            IsLearner = IsLearner,
             DbSizeQuota = Config.QuotaBackendBytes,
         };
         if (Consensus.LeaderId == 0)

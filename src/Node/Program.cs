@@ -12,6 +12,8 @@ using Microsoft.Extensions.Logging;
 
 if (args is ["healthcheck", ..])
     return await HealthCheck.RunAsync(args).ConfigureAwait(false);
+if (args is ["snapshot", ..])
+    return SnapshotRestore.Run(args);
 
 MemberConfig config;
 try
@@ -54,15 +56,18 @@ builder.WebHost.ConfigureKestrel(k => GrpcKestrel.Configure(k, config.ListenClie
 
 var memberIds = config.InitialCluster.ToDictionary(kv => kv.Key, kv => MemberIdentity.MemberId(kv.Value, config.InitialClusterToken));
 var memberId = memberIds[config.Name];
-// A founder derives the cluster id from the founders' ids. A member joining with
-// --initial-cluster-state existing lists every member including itself, so hashing that whole list
-// gave a different id: the peers refused every connection ("cluster id mismatch") and the joiner
-// never caught up. It hashes the others' ids instead: right for a member added to the founding
-// cluster (the usual case); after earlier membership changes the id still cannot be derived here
-// (it should be learned from a peer, which the peer protocol cannot do yet).
-var clusterId = config.InitialClusterState == "existing"
-    ? MemberIdentity.ClusterId(memberIds.Where(kv => kv.Key != config.Name).Select(kv => kv.Value))
-    : MemberIdentity.ClusterId(memberIds.Values);
+ClusterIdentity identity;
+try
+{
+    identity = await ClusterIdentity.ResolveAsync(config, memberIds, CancellationToken.None).ConfigureAwait(false);
+}
+catch (Exception e) when (e is ConfigException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"cairn: cannot determine the cluster id: {e.Message}");
+    return 1;
+}
+
+var clusterId = identity.ClusterId;
 // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
 var lessor = new Lessor((long)Math.Ceiling(1.5 * config.ElectionTimeoutMs / 1000.0));
 var store = new KvStore(new MvccOptions { MaxTxnOps = config.MaxTxnOps, LeaseExists = lessor.Exists });
@@ -89,7 +94,8 @@ var consensus = new RaftConsensus(new RaftConsensusOptions
     DataDir = config.DataDir,
     ListenPeerUrl = config.ListenPeerUrls[0],
     InitialVoters = [.. memberIds.Values],
-    InitialPeers = config.InitialCluster.ToDictionary(kv => memberIds[kv.Key], kv => kv.Value),
+    InitialPeers = identity.Peers,
+    ClusterInfo = () => ClusterIdentity.Describe(members, clusterId),
     JoinExisting = joining,
     HeartbeatInterval = TimeSpan.FromMilliseconds(config.HeartbeatIntervalMs),
     ElectionTimeout = TimeSpan.FromMilliseconds(config.ElectionTimeoutMs),
@@ -129,6 +135,7 @@ app.Use(async (context, next) =>
 
     await next(context).ConfigureAwait(false);
 });
+app.Use(LearnerGuard.Middleware(member, registry));
 app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = config.MaxRequestBytes + 512 * 1024 });
 
 try

@@ -24,6 +24,9 @@ public sealed class RaftConsensusOptions
     /// </summary>
     public IReadOnlyDictionary<ulong, IReadOnlyList<Uri>> InitialPeers { get; init; } = new Dictionary<ulong, IReadOnlyList<Uri>>();
 
+    /// <summary>What the peer transport answers a member that asks for the cluster id (a joiner); null refuses.</summary>
+    public Func<ReadOnlyMemory<byte>>? ClusterInfo { get; init; }
+
     /// <summary>Join an existing cluster (<c>--initial-cluster-state existing</c>): start empty and wait for the leader.</summary>
     public bool JoinExisting { get; init; }
 

@@ -25,9 +25,7 @@ internal static class MaintenanceService
             {
                 // A consistent point-in-time copy: the store serialises one revision.
                 var revision = member.Store.Revision;
-                using var buffer = new MemoryStream();
-                member.Store.WriteSnapshot(buffer);
-                var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+                ReadOnlyMemory<byte> bytes = BackupFile.Write(member.Store);
                 for (var offset = 0; offset < bytes.Length; offset += SnapshotChunkBytes)
                 {
                     var n = Math.Min(SnapshotChunkBytes, bytes.Length - offset);

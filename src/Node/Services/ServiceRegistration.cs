@@ -21,6 +21,7 @@ internal static class ServiceRegistration
     {
         registry.AddUnary<TReq, TResp>(path, parser, async (request, context) =>
         {
+            LearnerGuard.CheckRequest(member, request);
             member.CheckRequireLeader(context.GetHeader(RequireLeaderKey));
             return await handler(request, context.CancellationToken).ConfigureAwait(false);
         });

@@ -10,4 +10,5 @@ internal enum HandshakeStatus : byte
     MemberRemoved = 4,
     SnapshotsNotAccepted = 5,
     Busy = 6,
+    NoClusterInfo = 7,
 }

@@ -79,6 +79,10 @@ internal sealed class InboundConnection
                 _transport.RegisterStream(from, this);
                 await ReadMessagesAsync(from).ConfigureAwait(false);
             }
+            else if (kind == ConnectionKind.ClusterInfo)
+            {
+                await SendClusterInfoAsync().ConfigureAwait(false);
+            }
             else
             {
                 await ReceiveSnapshotAsync(from).ConfigureAwait(false);
@@ -199,26 +203,26 @@ internal sealed class InboundConnection
         }
     }
 
+    private async Task SendClusterInfoAsync()
+    {
+        ReadOnlyMemory<byte> answer = _transport.ClusterInfoProvider!();
+        byte[] frame = new byte[WireFormat.FrameHeaderSize + answer.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame, answer.Length);
+        answer.CopyTo(frame.AsMemory(WireFormat.FrameHeaderSize));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        timeout.CancelAfter(_options.WriteTimeout);
+        await SocketIo.SendAllAsync(_socket, frame, timeout.Token).ConfigureAwait(false);
+        _socket.Shutdown(SocketShutdown.Send);
+    }
+
     private async Task ReceiveSnapshotAsync(ulong from)
     {
-        byte[] lengthBytes = new byte[WireFormat.FrameHeaderSize];
         using var headerWait = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
         headerWait.CancelAfter(_options.SnapshotIdleTimeout);
-        if (!await SocketIo.ReceiveExactlyAsync(_socket, lengthBytes, headerWait.Token).ConfigureAwait(false))
+        byte[]? header = await SocketIo.ReceiveFrameAsync(_socket, _options.MaxFrameSize, "snapshot header", headerWait.Token).ConfigureAwait(false);
+        if (header is null)
         {
             return;
-        }
-
-        int length = BinaryPrimitives.ReadInt32BigEndian(lengthBytes);
-        if (length < 0 || length > _options.MaxFrameSize)
-        {
-            throw new InvalidDataException($"snapshot header length {(uint)length} exceeds the {_options.MaxFrameSize}-byte limit");
-        }
-
-        byte[] header = new byte[length];
-        if (length > 0 && !await SocketIo.ReceiveExactlyAsync(_socket, header, headerWait.Token).ConfigureAwait(false))
-        {
-            throw new EndOfStreamException("snapshot connection closed before its header");
         }
 
         SnapshotResult result;

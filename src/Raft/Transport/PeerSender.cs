@@ -9,6 +9,15 @@ namespace Cairn.Raft.Transport;
 /// single writer task that owns the connection. Only the writer touches the socket, so writes need
 /// no locking and per-sender TCP order is the queue order.
 /// </summary>
+/// <remarks>
+/// While the peer is unreachable (a dial failed or the connection broke, until the next dial
+/// succeeds) nothing is queued: what was queued is dropped at the failure and later sends are
+/// dropped at once, all counted. Delivering them after the link heals would hand the peer stale
+/// messages (a forwarded proposal applied seconds after its client gave up, an old vote or
+/// append); Raft retransmits whatever still matters, as it does for etcd, whose rafthttp drops
+/// messages for a peer whose stream is down. Meanwhile the writer keeps dialing with backoff so
+/// the link comes back without waiting for a send.
+/// </remarks>
 internal sealed class PeerSender
 {
     /// <summary>Frames are gathered into this buffer so a batch of small messages costs one send call.</summary>
@@ -25,6 +34,9 @@ internal sealed class PeerSender
     private Queue<Outbound> _spare = new();
     private long _queuedBytes;
     private bool _closed;
+
+    // Guarded by _gate for writes (so a send cannot slip into the queue after the failure discarded it).
+    private volatile bool _unreachable;
     private CancellationTokenSource? _connection;
 
     private IReadOnlyList<Uri> _urls;
@@ -53,11 +65,11 @@ internal sealed class PeerSender
 
     public void Start() => _loop = Task.Run(RunAsync);
 
-    /// <summary>Copies and queues one message; false (and counted) when the queue is full or the sender stopped.</summary>
+    /// <summary>Copies and queues one message; false (and counted) when the peer is unreachable, the queue is full or the sender stopped.</summary>
     public bool TryEnqueue(ReadOnlySpan<byte> message)
     {
-        // Cheap early-out for the common "peer is down and the queue is full" case; re-checked under the lock.
-        if (Volatile.Read(ref _queuedBytes) + message.Length > _options.MaxQueuedBytes)
+        // Cheap early-out for the common "peer is down" case; re-checked under the lock.
+        if (_unreachable || Volatile.Read(ref _queuedBytes) + message.Length > _options.MaxQueuedBytes)
         {
             Interlocked.Increment(ref _dropped);
             return false;
@@ -67,7 +79,7 @@ internal sealed class PeerSender
         message.CopyTo(copy);
         lock (_gate)
         {
-            if (!_closed && _pending.Count < _options.MaxQueuedMessages && _queuedBytes + message.Length <= _options.MaxQueuedBytes)
+            if (!_closed && !_unreachable && _pending.Count < _options.MaxQueuedMessages && _queuedBytes + message.Length <= _options.MaxQueuedBytes)
             {
                 _pending.Enqueue(new Outbound(copy, message.Length));
                 Volatile.Write(ref _queuedBytes, _queuedBytes + message.Length);
@@ -161,8 +173,9 @@ internal sealed class PeerSender
         {
             while (!stop.IsCancellationRequested)
             {
-                // Connect lazily: a peer nobody sends to costs no connection and no reconnect attempts.
-                if (!HasQueued)
+                // Connect lazily: a peer nobody sends to costs no connection and no reconnect attempts
+                // (but one found unreachable is redialled until it answers, as its sends are being dropped).
+                if (!HasQueued && !_unreachable)
                 {
                     await _signal.WaitAsync(stop).ConfigureAwait(false);
                     continue;
@@ -177,11 +190,17 @@ internal sealed class PeerSender
                 catch (Exception e) when (!stop.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _failures);
-                    _transport.Log($"peer {Id:x}: connect failed: {e.Message}");
+                    int stale = MarkUnreachable();
+                    _transport.Log($"peer {Id:x}: connect failed: {e.Message}{DroppedNote(stale)}");
                     _transport.RaiseUnreachable(Id);
                     await Task.Delay(backoff, stop).ConfigureAwait(false);
                     backoff = Next(backoff);
                     continue;
+                }
+
+                lock (_gate)
+                {
+                    _unreachable = false;
                 }
 
                 Interlocked.Increment(ref _connections);
@@ -207,7 +226,8 @@ internal sealed class PeerSender
                 }
 
                 Interlocked.Increment(ref _failures);
-                _transport.Log($"peer {Id:x}: connection lost: {failure?.Message ?? "closed by peer"}");
+                int dropped = MarkUnreachable();
+                _transport.Log($"peer {Id:x}: connection lost: {failure?.Message ?? "closed by peer"}{DroppedNote(dropped)}");
                 _transport.RaiseUnreachable(Id);
                 await Task.Delay(backoff, stop).ConfigureAwait(false);
                 backoff = Next(backoff);
@@ -389,20 +409,39 @@ internal sealed class PeerSender
         }
     }
 
+    private static string DroppedNote(int dropped) => dropped == 0 ? "" : $"; dropped {dropped} queued messages";
+
+    /// <summary>Enters the unreachable state: drops (and counts) the queue; returns how many messages that was.</summary>
+    private int MarkUnreachable()
+    {
+        lock (_gate)
+        {
+            _unreachable = true;
+            return DiscardPendingLocked();
+        }
+    }
+
     private void DiscardQueue()
     {
         lock (_gate)
         {
             _closed = true;
-            Interlocked.Add(ref _dropped, _pending.Count);
-            foreach (Outbound m in _pending)
-            {
-                ArrayPool<byte>.Shared.Return(m.Buffer);
-            }
-
-            _pending.Clear();
-            _queuedBytes = 0;
+            DiscardPendingLocked();
         }
+    }
+
+    private int DiscardPendingLocked()
+    {
+        int count = _pending.Count;
+        Interlocked.Add(ref _dropped, count);
+        foreach (Outbound m in _pending)
+        {
+            ArrayPool<byte>.Shared.Return(m.Buffer);
+        }
+
+        _pending.Clear();
+        Volatile.Write(ref _queuedBytes, 0);
+        return count;
     }
 
     private readonly record struct Outbound(byte[] Buffer, int Length);

@@ -4,7 +4,7 @@ namespace Cairn.Raft.Transport;
 /// <param name="PeerId">The peer's member id.</param>
 /// <param name="MessagesSent">Messages written to the peer's connection.</param>
 /// <param name="BytesSent">Payload bytes written (framing excluded).</param>
-/// <param name="MessagesDropped">Messages dropped: queue full at <see cref="PeerTransport.Send"/>, or lost with a failed connection.</param>
+/// <param name="MessagesDropped">Messages dropped: queue full or peer unreachable at <see cref="PeerTransport.Send"/>, or queued or in flight when the connection failed.</param>
 /// <param name="Queued">Messages waiting in the peer's queue now.</param>
 /// <param name="Connected">Whether the outbound message connection is established now.</param>
 /// <param name="ConnectFailures">Failed connection attempts plus broken connections.</param>

@@ -28,7 +28,8 @@ namespace Cairn.Raft.Transport;
 /// Each peer has one writer task that connects lazily, reconnects with capped exponential backoff,
 /// and writes everything queued as one gathered write. A full queue drops the message and counts
 /// it — Raft retransmits, so losing a message to a slow or dead peer is always preferable to
-/// stalling the core or the other peers. A dial or connection failure raises
+/// stalling the core or the other peers. A failed dial or broken connection drops the queue, and
+/// sends are dropped until a dial succeeds again, so a healed link never delivers stale messages. A dial or connection failure raises
 /// <see cref="PeerUnreachable"/> so the member can call the core's ReportUnreachable.</para>
 /// <para><b>Receiving.</b> The message handler runs on the read loop of the inbound connection:
 /// calls for one sender are sequential and in that sender's order; calls for different senders
@@ -154,6 +155,53 @@ public sealed class PeerTransport : IAsyncDisposable
     internal Func<ulong, ReadOnlyMemory<byte>, Stream, CancellationToken, Task>? SnapshotHandler { get; }
 
     /// <summary>
+    /// Answers <see cref="FetchClusterInfoAsync"/> from members that do not know the cluster id yet
+    /// (etcd's joiners ask an existing member for the cluster id and member list the same way,
+    /// over its peer port). The bytes are opaque to the transport; null refuses such requests.
+    /// Called on a transport task; must be thread-safe and quick.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>>? ClusterInfoProvider { get; set; }
+
+    /// <summary>
+    /// Asks the member listening on <paramref name="peerUrl"/> for its cluster info (what its
+    /// <see cref="ClusterInfoProvider"/> returns), without knowing the cluster id.
+    /// </summary>
+    /// <param name="peerUrl">A peer URL of an existing member.</param>
+    /// <param name="localId">The asking member's id (for the receiver's log).</param>
+    /// <param name="options">Limits and timings (dial timeout, frame limit); defaults when null.</param>
+    /// <param name="cancellationToken">Aborts the request.</param>
+    /// <returns>The answer's bytes.</returns>
+    /// <exception cref="IOException">Unreachable, refused, or the answer was cut short or oversized.</exception>
+    public static async Task<byte[]> FetchClusterInfoAsync(Uri peerUrl, ulong localId, PeerTransportOptions? options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(peerUrl);
+        options ??= new PeerTransportOptions();
+        options.Validate();
+        byte[] preamble = new byte[WireFormat.PreambleSize];
+        WireFormat.WritePreamble(preamble, ConnectionKind.ClusterInfo, 0, localId, 0);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.DialTimeout + options.WriteTimeout);
+        try
+        {
+            using Socket socket = await HandshakeAsync(peerUrl, preamble, options.DialTimeout, cancellationToken).ConfigureAwait(false);
+            return await SocketIo.ReceiveFrameAsync(socket, options.MaxFrameSize, "cluster-info answer", timeout.Token).ConfigureAwait(false)
+                ?? throw new IOException("closed without an answer");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException("timed out");
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    /// <summary>
     /// Makes a peer known so <see cref="Send"/> and <see cref="SendSnapshotAsync"/> can reach it.
     /// No connection is opened until something is sent. Adding a known peer updates its URLs.
     /// </summary>
@@ -234,9 +282,10 @@ public sealed class PeerTransport : IAsyncDisposable
     /// <param name="to">The destination member id.</param>
     /// <param name="message">The encoded message (at most <see cref="PeerTransportOptions.MaxFrameSize"/> bytes).</param>
     /// <returns>
-    /// True when queued. False when dropped: unknown peer, queue full (peer slow or unreachable),
-    /// oversized message, or transport disposed. Queued messages may still be lost if the
-    /// connection fails; Raft's retransmission covers both.
+    /// True when queued. False when dropped: unknown peer, peer unreachable (its last dial failed or
+    /// its connection broke, until a dial succeeds), queue full (peer slow), oversized message, or
+    /// transport disposed. Queued messages are dropped too when the connection fails, never
+    /// delivered late after a heal; Raft's retransmission covers all of these.
     /// </returns>
     public bool Send(ulong to, ReadOnlyMemory<byte> message)
     {
@@ -464,55 +513,75 @@ public sealed class PeerTransport : IAsyncDisposable
     {
         byte[] preamble = new byte[WireFormat.PreambleSize];
         WireFormat.WritePreamble(preamble, kind, ClusterId, LocalId, to);
-        byte[] status = new byte[1];
         var errors = new List<string>(urls.Count);
         foreach (Uri url in urls)
         {
-            EndPoint endPoint = PeerUrl.ToDialEndPoint(url);
-            Socket socket = endPoint is IPEndPoint ip
-                ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
-                : new Socket(SocketType.Stream, ProtocolType.Tcp);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(_options.DialTimeout);
             try
             {
-                SocketIo.ConfigureForPeer(socket);
-                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-                await SocketIo.SendAllAsync(socket, preamble, timeout.Token).ConfigureAwait(false);
-                if (!await SocketIo.ReceiveExactlyAsync(socket, status, timeout.Token).ConfigureAwait(false))
-                {
-                    throw new IOException("connection closed during the handshake");
-                }
-
-                if ((HandshakeStatus)status[0] != HandshakeStatus.Accepted)
-                {
-                    throw new IOException($"refused: {WireFormat.Describe((HandshakeStatus)status[0])}");
-                }
-
-                return socket;
+                return await HandshakeAsync(url, preamble, _options.DialTimeout, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is SocketException or IOException or OperationCanceledException)
+            catch (IOException e) when (!ct.IsCancellationRequested)
             {
-                socket.Dispose();
-                errors.Add($"{url}: {(e is OperationCanceledException ? "timed out" : e.Message)}");
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
+                errors.Add($"{url}: {e.Message}");
             }
         }
 
         throw new IOException(string.Join("; ", errors));
     }
 
+    /// <summary>Connects to one URL, sends the preamble and reads an Accepted status within <paramref name="dialTimeout"/>.</summary>
+    /// <exception cref="IOException">Unreachable, timed out or refused (unless <paramref name="ct"/> was cancelled).</exception>
+    private static async Task<Socket> HandshakeAsync(Uri url, byte[] preamble, TimeSpan dialTimeout, CancellationToken ct)
+    {
+        EndPoint endPoint = PeerUrl.ToDialEndPoint(url);
+        Socket socket = endPoint is IPEndPoint ip
+            ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(dialTimeout);
+        byte[] status = new byte[1];
+        try
+        {
+            SocketIo.ConfigureForPeer(socket);
+            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            await SocketIo.SendAllAsync(socket, preamble, timeout.Token).ConfigureAwait(false);
+            if (!await SocketIo.ReceiveExactlyAsync(socket, status, timeout.Token).ConfigureAwait(false))
+            {
+                throw new IOException("connection closed during the handshake");
+            }
+
+            if ((HandshakeStatus)status[0] != HandshakeStatus.Accepted)
+            {
+                throw new IOException($"refused: {WireFormat.Describe((HandshakeStatus)status[0])}");
+            }
+
+            return socket;
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is SocketException or IOException or OperationCanceledException)
+        {
+            socket.Dispose();
+            throw e as IOException ?? new IOException(e is OperationCanceledException ? "timed out" : e.Message, e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Decides the handshake answer for an inbound preamble; reserves a snapshot slot when one is accepted.</summary>
     internal HandshakeStatus Admit(byte version, ConnectionKind kind, ulong clusterId, ulong from, ulong to, out bool snapshotSlot)
     {
         snapshotSlot = false;
-        if (version != WireFormat.Version || kind is not (ConnectionKind.Messages or ConnectionKind.Snapshot))
+        if (version != WireFormat.Version || kind is not (ConnectionKind.Messages or ConnectionKind.Snapshot or ConnectionKind.ClusterInfo))
         {
             return HandshakeStatus.UnsupportedVersion;
+        }
+
+        if (kind == ConnectionKind.ClusterInfo)
+        {
+            // The asker is joining and knows neither the cluster id nor this member's id yet.
+            return ClusterInfoProvider is null ? HandshakeStatus.NoClusterInfo : HandshakeStatus.Accepted;
         }
 
         if (clusterId != ClusterId)

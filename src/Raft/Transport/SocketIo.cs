@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net.Sockets;
 
 namespace Cairn.Raft.Transport;
@@ -26,6 +27,34 @@ internal static class SocketIo
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Reads one length-prefixed frame (<see cref="WireFormat"/>); null on a clean end of stream
+    /// before its length. Throws <see cref="InvalidDataException"/> when the length exceeds
+    /// <paramref name="maxLength"/> and <see cref="EndOfStreamException"/> when the frame is cut short.
+    /// </summary>
+    public static async ValueTask<byte[]?> ReceiveFrameAsync(Socket socket, int maxLength, string what, CancellationToken ct)
+    {
+        byte[] lengthBytes = new byte[WireFormat.FrameHeaderSize];
+        if (!await ReceiveExactlyAsync(socket, lengthBytes, ct).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        int length = BinaryPrimitives.ReadInt32BigEndian(lengthBytes);
+        if (length < 0 || length > maxLength)
+        {
+            throw new InvalidDataException($"{what} length {(uint)length} exceeds the {maxLength}-byte limit");
+        }
+
+        byte[] frame = new byte[length];
+        if (length > 0 && !await ReceiveExactlyAsync(socket, frame, ct).ConfigureAwait(false))
+        {
+            throw new EndOfStreamException($"connection closed before the {what}");
+        }
+
+        return frame;
     }
 
     public static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken ct)

@@ -145,7 +145,46 @@ public class PeerTransportMessagingTests
         Assert.True(Eventually(() => lateInbox.From(11).Select(Seq).Contains(100_049), TimeSpan.FromSeconds(5)), "messages after reconnect did not arrive");
         List<long> seqs = lateInbox.From(11).Select(Seq).ToList();
         Assert.Equal(Enumerable.Range(100_000, 50).Select(i => (long)i), seqs.Where(s => s >= 100_000));
-        Assert.Equal(seqs.OrderBy(s => s), seqs); // whatever was still queued from before arrives first, in order
+        // Nothing sent while the peer was down is delivered after it came up: those messages were stale.
+        Assert.Equal(Enumerable.Range(100_000, 50).Select(i => (long)i), seqs);
+    }
+
+    [Fact]
+    public async Task BrokenConnection_DropsTheQueue_AndNothingStaleIsDeliveredAfterTheHeal()
+    {
+        var options = new PeerTransportOptions { MaxReconnectDelay = TimeSpan.FromMilliseconds(200), Log = TestLog.Write };
+        var firstInbox = new MessageRecorder();
+        var healedInbox = new MessageRecorder();
+        int port = FreePort();
+        await using var a = new PeerTransport(0x61, Cluster, AnyPort, (_, _) => { }, options: options);
+        var b = new PeerTransport(0x62, Cluster, Url(port), firstInbox.Handle, options: options);
+        a.AddPeer(0x62, [Url(port)]);
+        Assert.True(a.Send(0x62, Message(0x61, 0)));
+        Assert.True(firstInbox.WaitForCount(0x61, 1, TimeSpan.FromSeconds(5)));
+
+        // The link breaks; messages keep being sent (as Raft would: heartbeats, forwarded proposals).
+        await b.DisposeAsync();
+        Assert.True(Eventually(() => a.GetPeerStats(0x62)!.Value.ConnectFailures >= 1, TimeSpan.FromSeconds(5)), "the broken connection was not noticed");
+        const int Stale = 300;
+        for (int seq = 1; seq <= Stale; seq++)
+        {
+            a.Send(0x62, Message(0x61, seq));
+        }
+
+        // At least one more failed dial after the last stale send, then the peer comes back on the same address.
+        long failures = a.GetPeerStats(0x62)!.Value.ConnectFailures;
+        Assert.True(Eventually(() => a.GetPeerStats(0x62)!.Value.ConnectFailures > failures, TimeSpan.FromSeconds(5)), "no redial while the peer was down");
+        PeerStats down = a.GetPeerStats(0x62)!.Value;
+        Assert.Equal(0, down.Queued);
+        Assert.Equal(Stale, down.MessagesDropped);
+
+        await using var healed = new PeerTransport(0x62, Cluster, Url(port), healedInbox.Handle, options: options);
+        // Nothing is sent meanwhile: the writer redials on its own.
+        Assert.True(Eventually(() => a.GetPeerStats(0x62)!.Value.Connected, TimeSpan.FromSeconds(5)), "never reconnected");
+        Assert.True(a.Send(0x62, Message(0x61, 1_000)));
+        Assert.True(healedInbox.WaitForCount(0x61, 1, TimeSpan.FromSeconds(5)));
+        Thread.Sleep(300); // anything stale would arrive by now
+        Assert.Equal([1_000L], healedInbox.From(0x61).Select(Seq));
     }
 
     [Fact]

@@ -193,4 +193,26 @@ public class PeerTransportProtocolTests
         Assert.NotEqual(0, a.ListenUrl.Port);
         Assert.Equal(a.ListenEndPoint.Port, a.ListenUrl.Port);
     }
+
+    [Fact]
+    public async Task ClusterInfo_IsAnsweredWithoutKnowingTheClusterId_AndRefusedWithoutAProvider()
+    {
+        byte[] info = Encoding.UTF8.GetBytes("cluster id and member list");
+        await using var member = new PeerTransport(0xA1, Cluster, AnyPort, (_, _) => { }, options: Options());
+        await using var silent = new PeerTransport(0xA2, Cluster, AnyPort, (_, _) => { }, options: Options());
+        member.ClusterInfoProvider = () => info;
+
+        // The asker is in no cluster yet (id 0 in its preamble) and does not know the member's id.
+        Assert.Equal(info, await PeerTransport.FetchClusterInfoAsync(member.ListenUrl, 0xA9, Options(), CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<IOException>(() => PeerTransport.FetchClusterInfoAsync(silent.ListenUrl, 0xA9, Options(), CancellationToken.None));
+        Assert.Contains("does not answer cluster-info requests", refused.Message);
+        await Assert.ThrowsAsync<IOException>(() => PeerTransport.FetchClusterInfoAsync(Url(FreePort()), 0xA9, Options(), CancellationToken.None));
+
+        // Message connections still require the cluster id.
+        using Socket raw = RawConnect(member);
+        raw.Send(Preamble(Messages, 0, 0xA9, 0xA1));
+        byte[] status = new byte[1];
+        Assert.Equal(1, raw.Receive(status));
+        Assert.Equal(1, status[0]); // ClusterMismatch
+    }
 }

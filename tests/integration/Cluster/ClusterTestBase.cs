@@ -64,4 +64,36 @@ public abstract class ClusterTestBase(ITestOutputHelper output)
             }
         }
     }
+
+    /// <summary>Runs a program to its end (killed after <paramref name="timeout"/>: exit code -1); returns its exit code and stdout + stderr.</summary>
+    protected static async Task<(int ExitCode, string Output)> RunProcessAsync(string fileName, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+            startInfo.ArgumentList.Add(arg);
+        ChildProcesses.ScrubEnvironment(startInfo);
+        var process = ChildProcesses.Start(startInfo);
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(cts.Token);
+            return (process.ExitCode, await stdout + await stderr);
+        }
+        catch (OperationCanceledException)
+        {
+            return (-1, $"timed out after {timeout.TotalSeconds:0} s");
+        }
+        finally
+        {
+            await ChildProcesses.KillAndWaitAsync(process);
+            process.Dispose();
+        }
+    }
 }

@@ -161,33 +161,7 @@ public sealed class DifferentialCluster(ITestOutputHelper output) : ClusterTestB
 
     private static async Task<(int ExitCode, string Output)> RunScriptAsync(string command, string dir)
     {
-        var startInfo = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        startInfo.ArgumentList.Add(EtcdClusterScript);
-        startInfo.ArgumentList.Add(command);
-        startInfo.ArgumentList.Add(dir);
-        ChildProcesses.ScrubEnvironment(startInfo);
-        var process = ChildProcesses.Start(startInfo);
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(cts.Token);
-            return (process.ExitCode, (await stdout + await stderr).Trim());
-        }
-        catch (OperationCanceledException)
-        {
-            return (-1, "timed out after 60 s");
-        }
-        finally
-        {
-            await ChildProcesses.KillAndWaitAsync(process);
-            process.Dispose();
-        }
+        var (exitCode, output) = await RunProcessAsync("bash", [EtcdClusterScript, command, dir], TimeSpan.FromSeconds(60));
+        return (exitCode, output.Trim());
     }
 }

@@ -33,7 +33,7 @@ public static class Runner
         int s = seconds ?? 30;
         return
         [
-            new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay], s),
+            new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay, Nemesis.IsolateMember, Nemesis.ClientPartition], s),
             new Scenario("crash-pause", [Nemesis.Kill, Nemesis.Pause], s),
             new Scenario("slow-net-compaction", [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], s),
         ];

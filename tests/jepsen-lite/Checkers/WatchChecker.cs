@@ -106,6 +106,12 @@ public static class WatchChecker
                         break;
                     case Fn.WatchEnd when session != null:
                         prevEndedCompacted = op.CompactRevision is > 0;
+                        if (prevEndedCompacted && !compactions.Any(c => c.Time <= op.TimeNs && c.Rev >= op.CompactRevision))
+                        {
+                            // A member must not lose history nobody compacted (e.g. one rebuilt from a snapshot).
+                            problems.Add($"watcher p{p} on {session.Member}: cancelled as compacted at revision {op.CompactRevision} but no compaction " +
+                                $"that far had been requested ({(compactions.Count == 0 ? "none" : "up to " + compactions.Where(c => c.Time <= op.TimeNs).Select(c => c.Rev).DefaultIfEmpty(0).Max())})");
+                        }
                         if (prevEndedCompacted)
                         {
                             watcherLast = Math.Max(watcherLast, op.CompactRevision!.Value - 1);

@@ -12,9 +12,12 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
 {
     public const string Kill = "kill", Pause = "pause", IsolateLeader = "isolate-leader", Partition = "partition-majority-minority",
         OneWay = "one-way", Delay = "delay", Drop = "drop", Compact = "compact",
-        IsolateMember = "isolate-member", ClientPartition = "client-partition";
+        IsolateMember = "isolate-member", ClientPartition = "client-partition", Replace = "replace";
 
-    public static readonly string[] AllFaults = [Kill, Pause, IsolateLeader, Partition, OneWay, Delay, Drop, Compact, IsolateMember, ClientPartition];
+    /// <summary>Key of nemesis records that only report progress (or, with an error, a fault that could not be completed).</summary>
+    public const string Note = "note";
+
+    public static readonly string[] AllFaults = [Kill, Pause, IsolateLeader, Partition, OneWay, Delay, Drop, Compact, IsolateMember, ClientPartition, Replace];
 
     private readonly Random _rnd = new(seed);
 
@@ -123,6 +126,25 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
                     cluster.Proxy.DropProbability = 0.5;
                     await Task.Delay(hold, ct);
                     break;
+                case Replace:
+                {
+                    desc = $"replace {cluster.Members[victim].Name}";
+                    rec.Add(Tag(inv, desc));
+                    // Not cancelled by the end of the load: a replacement stopped half way (removed and wiped, not
+                    // added back) would leave a member that can never rejoin. Each step is bounded (30 s).
+                    try
+                    {
+                        desc = await cluster.ReplaceAsync(victim, s => rec.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Note, Value = s }),
+                            CancellationToken.None);
+                    }
+                    catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+                    {
+                        desc += " FAILED";
+                        rec.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Note, Value = desc, Error = e.Message });
+                    }
+                    await Task.Delay(hold / 2, ct);
+                    break;
+                }
                 case Compact:
                 {
                     long safe = SafeCompactRevision() - 5;

@@ -1,3 +1,4 @@
+using Cairn.JepsenLite.Cluster;
 using Cairn.JepsenLite.Checkers;
 using Cairn.JepsenLite.History;
 
@@ -371,8 +372,29 @@ public class WatchCheckerTests
     {
         var r = Watch(new H().WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
         Assert.Equal(Validity.Invalid, r.Validity);
-        var compacted = Watch(new H().WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10, compact: 5).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
+        var compacted = Watch(new H().Compact(5).WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10, compact: 5).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
         Assert.True(compacted.Validity == Validity.Valid, compacted.ToString());
+    }
+
+    [Fact]
+    public void CompactionNobodyRequestedIsRejected()
+    {
+        // A member that lost history (say, rebuilt from a snapshot after a replacement) cancels a watch as compacted.
+        var r = Watch(new H().Compact(3).WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10, compact: 5).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
+        Assert.Equal(Validity.Invalid, r.Validity);
+        Assert.Contains("no compaction", r.Problems[0]);
+    }
+
+    [Fact]
+    public void FaultThatCouldNotCompleteFailsTheRun()
+    {
+        var h = new H();
+        h.Ops.Add(new Op { Process = -2, Type = OpType.Invoke, F = Fn.Nemesis, Key = Nemesis.Replace, Value = "replace c2" });
+        Assert.Equal(Validity.Valid, Checker.RecoveryCheck(h.Ops).Validity);
+        h.Ops.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Nemesis.Note, Value = "replace c2 FAILED", Error = "c2-1 not serving after 30 s" });
+        var r = Checker.RecoveryCheck(h.Ops);
+        Assert.Equal(Validity.Invalid, r.Validity);
+        Assert.Contains("not serving", r.Problems[0]);
     }
 
     [Fact]

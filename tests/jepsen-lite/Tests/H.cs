@@ -42,5 +42,9 @@ public sealed class H
 
     public H WEv(int p, long hdr, params Ev[] evs) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEvent, Revision = hdr, Events = [.. evs] });
     public H WProg(int p, long rev) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.Progress, Revision = rev });
+    /// <summary>A compaction to <paramref name="rev"/> as the nemesis records it (invoke, then the compact result).</summary>
+    public H Compact(long rev) =>
+        Add(new Op { Process = -2, Type = OpType.Invoke, F = Fn.Nemesis, Key = Fn.Compact }).Add(new Op { Process = -2, Type = OpType.Ok, F = Fn.Compact, Revision = rev });
+
     public H WEnd(int p, long? compact = null) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEnd, CompactRevision = compact, Error = "test" });
 }

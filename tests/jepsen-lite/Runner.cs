@@ -103,6 +103,7 @@ public static class Runner
         {
             rec = new Recorder();
             var work = new Workloads.Workloads(cluster, rec, seed);
+            var append = new Workloads.AppendWorkload(cluster, rec, seed, work.NextProcess);
             var nemesis = new Nemesis(cluster, rec, seed, scenario.Faults) { SafeCompactRevision = () => work.ArchiveLast };
             long finalRev = 0;
             using var archiveStop = new CancellationTokenSource();
@@ -120,6 +121,7 @@ public static class Runner
                         tasks.Add(Task.Run(() => work.ClientAsync(mm, slot, load.Token), ct));
                     }
                     tasks.Add(Task.Run(() => work.WatcherAsync(mm, "k", "l", true, false, false, load.Token, rotate: true), ct));
+                    tasks.Add(Task.Run(() => append.ClientAsync(mm, mm, load.Token), ct));
                 }
                 tasks.Add(Task.Run(() => work.WatcherAsync(1, "k0", "", false, false, true, load.Token), ct));
                 tasks.Add(Task.Run(() => work.WatcherAsync(2, "k1", "", true, true, false, load.Token), ct));
@@ -157,7 +159,9 @@ public static class Runner
         var results = Checker.CheckAll(history);
         var overall = Checker.Overall(results);
         int Count(string type) => history.Count(o => o.F is Fn.Read or Fn.Write or Fn.Cas && o.Type == type);
+        int Txns(string type) => history.Count(o => o.F == Fn.Txn && o.Type == type);
         var counts = $"ops: {Count(OpType.Invoke)} invoked, {Count(OpType.Ok)} ok, {Count(OpType.Fail)} fail, {Count(OpType.Info)} info; " +
+            $"txns: {Txns(OpType.Invoke)} invoked, {history.Count(o => o.F == Fn.Txn && o.Succeeded == true)} appended, {history.Count(o => o.F == Fn.Txn && o.Succeeded == false)} compare failed, {Txns(OpType.Info)} info; " +
             $"watch: {history.Count(o => o.F == Fn.WatchEvent)} event responses, {history.Count(o => o.F == Fn.Progress)} progress, {history.Count(o => o.F == Fn.WatchStart)} sessions; " +
             $"faults: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)}, replacements: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Ok && o.Value?.StartsWith("replaced ", StringComparison.Ordinal) == true)}";
         var sb = new StringBuilder();

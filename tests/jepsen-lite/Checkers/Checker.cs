@@ -29,6 +29,10 @@ public static class Checker
             results.Add(AckedWritesChecker.Check(history, committed));
             results.Add(WatchChecker.Check(history, committed));
         }
+        if (history.Any(o => o.F == Fn.Txn))
+        {
+            results.Add(AppendChecker.Check(history, committed));
+        }
         return results;
     }
 

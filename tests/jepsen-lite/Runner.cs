@@ -13,37 +13,44 @@ public sealed record RunResult(Scenario Scenario, int Seed, string Dir, string H
 /// <summary>Runs scenarios: start a cluster, run workloads + nemesis, heal, read the committed history back, check, report.</summary>
 public static class Runner
 {
-    public static List<Scenario> Profile(string profile, int? seconds = null)
+    /// <summary>
+    /// The scenarios of a profile. short: 3 × 30 s (every fault kind once, grouped). long: 20 × 120 s — each fault alone,
+    /// then pairs and groups, twice everything. <paramref name="seconds"/> overrides the length and
+    /// <paramref name="scenarios"/> keeps only the first N (a reduced long profile).
+    /// </summary>
+    public static List<Scenario> Profile(string profile, int? seconds = null, int? scenarios = null)
     {
+        List<Scenario> list;
         if (profile == "long")
         {
-            var list = new List<Scenario>();
-            var sets = new[]
-            {
-                new[] { Nemesis.Kill }, [Nemesis.Pause], [Nemesis.IsolateLeader], [Nemesis.Partition], [Nemesis.OneWay],
-                [Nemesis.Delay], [Nemesis.Drop], [Nemesis.Compact, Nemesis.Kill], [Nemesis.Kill, Nemesis.Pause], Nemesis.AllFaults,
-            };
-            for (int i = 0; i < 20; i++)
-            {
-                var f = sets[i % sets.Length];
-                list.Add(new Scenario($"long-{i:00}-{string.Join("+", f.Length > 3 ? ["all"] : f)}", f, seconds ?? 120));
-            }
-            return list;
+            string[][] sets =
+            [
+                [Nemesis.Kill], [Nemesis.Pause], [Nemesis.IsolateLeader], [Nemesis.Partition], [Nemesis.OneWay],
+                [Nemesis.Delay], [Nemesis.Drop], [Nemesis.IsolateMember], [Nemesis.ClientPartition], [Nemesis.Replace],
+                [Nemesis.Compact, Nemesis.Kill], [Nemesis.Kill, Nemesis.Pause], [Nemesis.Replace, Nemesis.Kill], [Nemesis.Replace, Nemesis.Compact],
+                [Nemesis.Replace, Nemesis.Partition], [Nemesis.IsolateMember, Nemesis.ClientPartition, Nemesis.OneWay],
+                [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], [Nemesis.Pause, Nemesis.IsolateMember], Nemesis.AllFaults, Nemesis.AllFaults,
+            ];
+            list = [.. sets.Select((f, i) => new Scenario($"long-{i:00}-{string.Join("+", f.Length > 3 ? ["all"] : f)}", f, seconds ?? 120))];
         }
-        int s = seconds ?? 30;
-        return
-        [
-            new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay, Nemesis.IsolateMember, Nemesis.ClientPartition], s),
-            new Scenario("crash-pause", [Nemesis.Kill, Nemesis.Pause, Nemesis.Replace], s),
-            new Scenario("slow-net-compaction", [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], s),
-        ];
+        else
+        {
+            int s = seconds ?? 30;
+            list =
+            [
+                new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay, Nemesis.IsolateMember, Nemesis.ClientPartition], s),
+                new Scenario("crash-pause", [Nemesis.Kill, Nemesis.Pause, Nemesis.Replace], s),
+                new Scenario("slow-net-compaction", [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], s),
+            ];
+        }
+        return scenarios is { } n ? [.. list.Take(n)] : list;
     }
 
     public static async Task<int> MainAsync(string[] args)
     {
         string target = "cairn", profile = "short", outDir = Path.Combine(Path.GetTempPath(), "jepsen-lite-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss"));
         int seed = 1;
-        int? seconds = null;
+        int? seconds = null, count = null;
         string? only = null, check = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -55,9 +62,10 @@ public static class Runner
                 case "--out": outDir = args[++i]; break;
                 case "--seconds": seconds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--scenario": only = args[++i]; break;
+                case "--scenarios": count = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--check": check = args[++i]; break;
                 default:
-                    Console.Error.WriteLine($"unknown argument {args[i]}\nusage: --target cairn|etcd --seed N --profile short|long --out DIR [--seconds S] [--scenario NAME] | --check HISTORY.jsonl");
+                    Console.Error.WriteLine($"unknown argument {args[i]}\nusage: --target cairn|etcd --seed N --profile short|long --out DIR [--seconds S] [--scenarios N] [--scenario NAME] | --check HISTORY.jsonl");
                     return 2;
             }
         }
@@ -68,7 +76,7 @@ public static class Runner
             return Checker.Overall(results) == Validity.Invalid ? 1 : 0;
         }
         var t = target == "etcd" ? Target.Etcd : Target.Cairn;
-        var scenarios = Profile(profile, seconds).Where(s => only == null || s.Name == only).ToList();
+        var scenarios = Profile(profile, seconds, count).Where(s => only == null || s.Name == only).ToList();
         if (scenarios.Count == 0)
         {
             Console.Error.WriteLine($"no scenario {only} in profile {profile}; scenarios: {string.Join(", ", Profile(profile).Select(s => s.Name))}");

@@ -49,7 +49,7 @@ public static class AppendChecker
         problems.AddRange(cycles);
         return CheckResult.From("append", problems,
             $"{txns.Count} txns ({txns.Count(t => t.Appended)} appended, {txns.Count(t => t.Ok && !t.Appended)} compare failed, {txns.Count(t => !t.Ok)} unknown), " +
-            $"final lengths {string.Join(" ", final.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}:{k.Value.Count}"))}");
+            $"{final.Count} keys, {final.Values.Sum(l => l.Count)} elements in the final lists (longest {final.Values.Select(l => l.Count).DefaultIfEmpty(0).Max()})");
     }
 
     private static List<T> Pair(IReadOnlyList<Op> history)

@@ -13,37 +13,44 @@ public sealed record RunResult(Scenario Scenario, int Seed, string Dir, string H
 /// <summary>Runs scenarios: start a cluster, run workloads + nemesis, heal, read the committed history back, check, report.</summary>
 public static class Runner
 {
-    public static List<Scenario> Profile(string profile, int? seconds = null)
+    /// <summary>
+    /// The scenarios of a profile. short: 3 × 30 s (every fault kind once, grouped). long: 20 × 120 s — each fault alone,
+    /// then pairs and groups, twice everything. <paramref name="seconds"/> overrides the length and
+    /// <paramref name="scenarios"/> keeps only the first N (a reduced long profile).
+    /// </summary>
+    public static List<Scenario> Profile(string profile, int? seconds = null, int? scenarios = null)
     {
+        List<Scenario> list;
         if (profile == "long")
         {
-            var list = new List<Scenario>();
-            var sets = new[]
-            {
-                new[] { Nemesis.Kill }, [Nemesis.Pause], [Nemesis.IsolateLeader], [Nemesis.Partition], [Nemesis.OneWay],
-                [Nemesis.Delay], [Nemesis.Drop], [Nemesis.Compact, Nemesis.Kill], [Nemesis.Kill, Nemesis.Pause], Nemesis.AllFaults,
-            };
-            for (int i = 0; i < 20; i++)
-            {
-                var f = sets[i % sets.Length];
-                list.Add(new Scenario($"long-{i:00}-{string.Join("+", f.Length > 3 ? ["all"] : f)}", f, seconds ?? 120));
-            }
-            return list;
+            string[][] sets =
+            [
+                [Nemesis.Kill], [Nemesis.Pause], [Nemesis.IsolateLeader], [Nemesis.Partition], [Nemesis.OneWay],
+                [Nemesis.Delay], [Nemesis.Drop], [Nemesis.IsolateMember], [Nemesis.ClientPartition], [Nemesis.Replace],
+                [Nemesis.Compact, Nemesis.Kill], [Nemesis.Kill, Nemesis.Pause], [Nemesis.Replace, Nemesis.Kill], [Nemesis.Replace, Nemesis.Compact],
+                [Nemesis.Replace, Nemesis.Partition], [Nemesis.IsolateMember, Nemesis.ClientPartition, Nemesis.OneWay],
+                [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], [Nemesis.Pause, Nemesis.IsolateMember], Nemesis.AllFaults, Nemesis.AllFaults,
+            ];
+            list = [.. sets.Select((f, i) => new Scenario($"long-{i:00}-{string.Join("+", f.Length > 3 ? ["all"] : f)}", f, seconds ?? 120))];
         }
-        int s = seconds ?? 30;
-        return
-        [
-            new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay], s),
-            new Scenario("crash-pause", [Nemesis.Kill, Nemesis.Pause], s),
-            new Scenario("slow-net-compaction", [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], s),
-        ];
+        else
+        {
+            int s = seconds ?? 30;
+            list =
+            [
+                new Scenario("partitions", [Nemesis.IsolateLeader, Nemesis.Partition, Nemesis.OneWay, Nemesis.IsolateMember, Nemesis.ClientPartition], s),
+                new Scenario("crash-pause", [Nemesis.Kill, Nemesis.Pause, Nemesis.Replace], s),
+                new Scenario("slow-net-compaction", [Nemesis.Delay, Nemesis.Drop, Nemesis.Compact], s),
+            ];
+        }
+        return scenarios is { } n ? [.. list.Take(n)] : list;
     }
 
     public static async Task<int> MainAsync(string[] args)
     {
         string target = "cairn", profile = "short", outDir = Path.Combine(Path.GetTempPath(), "jepsen-lite-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss"));
         int seed = 1;
-        int? seconds = null;
+        int? seconds = null, count = null;
         string? only = null, check = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -55,9 +62,10 @@ public static class Runner
                 case "--out": outDir = args[++i]; break;
                 case "--seconds": seconds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--scenario": only = args[++i]; break;
+                case "--scenarios": count = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--check": check = args[++i]; break;
                 default:
-                    Console.Error.WriteLine($"unknown argument {args[i]}\nusage: --target cairn|etcd --seed N --profile short|long --out DIR [--seconds S] [--scenario NAME] | --check HISTORY.jsonl");
+                    Console.Error.WriteLine($"unknown argument {args[i]}\nusage: --target cairn|etcd --seed N --profile short|long --out DIR [--seconds S] [--scenarios N] [--scenario NAME] | --check HISTORY.jsonl");
                     return 2;
             }
         }
@@ -68,7 +76,7 @@ public static class Runner
             return Checker.Overall(results) == Validity.Invalid ? 1 : 0;
         }
         var t = target == "etcd" ? Target.Etcd : Target.Cairn;
-        var scenarios = Profile(profile, seconds).Where(s => only == null || s.Name == only).ToList();
+        var scenarios = Profile(profile, seconds, count).Where(s => only == null || s.Name == only).ToList();
         if (scenarios.Count == 0)
         {
             Console.Error.WriteLine($"no scenario {only} in profile {profile}; scenarios: {string.Join(", ", Profile(profile).Select(s => s.Name))}");
@@ -103,6 +111,7 @@ public static class Runner
         {
             rec = new Recorder();
             var work = new Workloads.Workloads(cluster, rec, seed);
+            var append = new Workloads.AppendWorkload(cluster, rec, seed, work.NextProcess);
             var nemesis = new Nemesis(cluster, rec, seed, scenario.Faults) { SafeCompactRevision = () => work.ArchiveLast };
             long finalRev = 0;
             using var archiveStop = new CancellationTokenSource();
@@ -120,6 +129,7 @@ public static class Runner
                         tasks.Add(Task.Run(() => work.ClientAsync(mm, slot, load.Token), ct));
                     }
                     tasks.Add(Task.Run(() => work.WatcherAsync(mm, "k", "l", true, false, false, load.Token, rotate: true), ct));
+                    tasks.Add(Task.Run(() => append.ClientAsync(mm, mm, load.Token), ct));
                 }
                 tasks.Add(Task.Run(() => work.WatcherAsync(1, "k0", "", false, false, true, load.Token), ct));
                 tasks.Add(Task.Run(() => work.WatcherAsync(2, "k1", "", true, true, false, load.Token), ct));
@@ -131,16 +141,25 @@ public static class Runner
                 await Task.WhenAll(tasks);
             }
             await nemesis.HealAsync();
-            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
-            await Task.Delay(500, ct);
-            Volatile.Write(ref finalRev, await work.FinalStateAsync(0, ct));
-            var caught = await Task.WhenAny(archive, Task.Delay(TimeSpan.FromSeconds(30), ct));
+            try
+            {
+                await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
+                await Task.Delay(500, ct);
+                Volatile.Write(ref finalRev, await work.FinalStateAsync(0, ct));
+                var caught = await Task.WhenAny(archive, Task.Delay(TimeSpan.FromSeconds(30), ct));
+                if (caught != archive || work.ArchiveLast < finalRev)
+                {
+                    log($"archive watcher reached {work.ArchiveLast} of {finalRev}");
+                }
+            }
+            catch (Exception e) when (e is TimeoutException or Cairn.Protocol.RpcException)
+            {
+                // Recorded, so the run reports it: the cluster did not come back after every fault was healed.
+                rec.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Nemesis.Note, Value = "cluster did not recover after healing", Error = e.Message });
+                log($"cluster did not recover: {e.Message}");
+            }
             archiveStop.Cancel();
             try { await archive; } catch (OperationCanceledException) { }
-            if (caught != archive || work.ArchiveLast < finalRev)
-            {
-                log($"archive watcher reached {work.ArchiveLast} of {finalRev}");
-            }
         }
         var history = rec.Snapshot();
         var path = Path.Combine(dir, "history.jsonl");
@@ -148,9 +167,11 @@ public static class Runner
         var results = Checker.CheckAll(history);
         var overall = Checker.Overall(results);
         int Count(string type) => history.Count(o => o.F is Fn.Read or Fn.Write or Fn.Cas && o.Type == type);
+        int Txns(string type) => history.Count(o => o.F == Fn.Txn && o.Type == type);
         var counts = $"ops: {Count(OpType.Invoke)} invoked, {Count(OpType.Ok)} ok, {Count(OpType.Fail)} fail, {Count(OpType.Info)} info; " +
+            $"txns: {Txns(OpType.Invoke)} invoked, {history.Count(o => o.F == Fn.Txn && o.Succeeded == true)} appended, {history.Count(o => o.F == Fn.Txn && o.Succeeded == false)} compare failed, {Txns(OpType.Info)} info; " +
             $"watch: {history.Count(o => o.F == Fn.WatchEvent)} event responses, {history.Count(o => o.F == Fn.Progress)} progress, {history.Count(o => o.F == Fn.WatchStart)} sessions; " +
-            $"faults: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)}";
+            $"faults: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)}, replacements: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Ok && o.Value?.StartsWith("replaced ", StringComparison.Ordinal) == true)}";
         var sb = new StringBuilder();
         sb.AppendLine($"scenario {scenario.Name}  target {target}  seed {seed}  duration {scenario.Seconds}s  faults {string.Join(",", scenario.Faults)}");
         sb.AppendLine($"verdict: {overall}");
@@ -158,7 +179,10 @@ public static class Runner
         sb.AppendLine($"history: {path}");
         sb.AppendLine($"replay: dotnet run --project tests/jepsen-lite -- --target {target.ToString().ToLowerInvariant()} --profile {(scenario.Name.StartsWith("long-", StringComparison.Ordinal) ? "long" : "short")} --seed {seed} --scenario {scenario.Name} --seconds {scenario.Seconds}  (in a full profile run scenario i uses --seed + i)");
         sb.AppendLine("nemesis schedule:");
-        foreach (var n in history.Where(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)) sb.AppendLine($"  {n.TimeNs / 1e9:0.0}s {n.Value}");
+        foreach (var n in history.Where(o => o.F == Fn.Nemesis && (o.Type == OpType.Invoke || o.Key == Nemesis.Note)))
+        {
+            sb.AppendLine($"  {n.TimeNs / 1e9:0.0}s {(n.Key == Nemesis.Note ? "  " : "")}{n.Value}{(n.Error != null ? " — " + n.Error : "")}");
+        }
         foreach (var r in results) sb.AppendLine(r.ToString());
         File.WriteAllText(Path.Combine(dir, "report.txt"), sb.ToString());
         File.WriteAllText(Path.Combine(dir, "latency.svg"), Svg.Latency(history, $"{scenario.Name} ({target}, seed {seed}) — {overall}"));

@@ -17,6 +17,11 @@ public static class AckedWritesChecker
         int acked = 0;
         foreach (var op in history)
         {
+            if (op.F == Fn.Txn && op.Type == OpType.Invoke)
+            {
+                // The append workload's values: what each transaction would write (checked by the append checker).
+                foreach (var m in (op.Txn ?? []).Where(m => m.Written != null)) invokedValues.Add((m.Key, m.Written!));
+            }
             if (op.F is not (Fn.Read or Fn.Write or Fn.Cas))
             {
                 continue;

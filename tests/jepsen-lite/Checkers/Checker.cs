@@ -20,6 +20,7 @@ public static class Checker
                 never = inv => inv.F is Fn.Write or Fn.Cas && inv.Value != null && !values.Contains((inv.Key!, inv.Value));
             }
         }
+        results.Add(RecoveryCheck(history));
         results.Add(LinearizabilityChecker.Check(history, linBudget, never));
         results.Add(RevisionChecker.Check(history));
         if (committed != null)
@@ -28,7 +29,22 @@ public static class Checker
             results.Add(AckedWritesChecker.Check(history, committed));
             results.Add(WatchChecker.Check(history, committed));
         }
+        if (history.Any(o => o.F == Fn.Txn))
+        {
+            results.Add(AppendChecker.Check(history, committed));
+        }
         return results;
+    }
+
+    /// <summary>
+    /// Faults the harness could not complete (a replaced member that never served) and a cluster that did not come
+    /// back after every fault was healed: not a safety violation, but a run that must not pass silently.
+    /// </summary>
+    public static CheckResult RecoveryCheck(IReadOnlyList<Op> history)
+    {
+        var problems = history.Where(o => o.F == Fn.Nemesis && o.Key == Cluster.Nemesis.Note && o.Error != null)
+            .Select(o => $"{o.TimeNs / 1e9:0.0}s {o.Value}: {o.Error}").ToList();
+        return CheckResult.From("recovery", problems, $"{history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)} faults");
     }
 
     public static Validity Overall(IEnumerable<CheckResult> results) =>

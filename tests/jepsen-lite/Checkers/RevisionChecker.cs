@@ -16,7 +16,7 @@ public static class RevisionChecker
         var done = new List<(Op Inv, Op Ok)>();
         foreach (var op in history)
         {
-            if (op.F is not (Fn.Read or Fn.Write or Fn.Cas))
+            if (op.F is not (Fn.Read or Fn.Write or Fn.Cas or Fn.Txn))
             {
                 continue;
             }

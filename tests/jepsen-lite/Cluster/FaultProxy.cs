@@ -7,21 +7,26 @@ using System.Text;
 namespace Cairn.JepsenLite.Cluster;
 
 /// <summary>
-/// TCP fault proxy for peer links. One listener per member (the port the member advertises) forwards to the
-/// member's real peer port. The sender of a connection is identified from its first bytes: Cairn's 32-byte
+/// TCP fault proxy for peer and client links. Per member one peer listener (the peer URL the member advertises)
+/// forwards to the member's real peer port, and one client listener (its advertised client URL, which every
+/// harness client uses) forwards to its real client port; client connections have the sender
+/// <see cref="Clients"/>. The sender of a connection is identified from its first bytes: Cairn's 32-byte
 /// preamble (magic "CRNT", …, from u64, to u64 — src/Raft/Transport/WireFormat.cs) or etcd's HTTP request header
 /// X-Server-From (hex member id). Links are cut by (sender index, target index); an unidentified sender is cut
 /// when any link into the target is blocked (cut by destination). Faults: block pairs, delay every forwarded chunk
 /// (mean ± jitter ms, order preserved per direction), and "drop": while on, new connections are refused and live
 /// ones are cut with the given probability per forwarded chunk (TCP cannot lose bytes without corrupting a stream;
-/// Raft sees it as message loss plus reconnects).
+/// Raft sees it as message loss plus reconnects). Delay and drop are peer faults: client links are only cut.
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
 {
+    /// <summary>Sender index of every client connection (register clients, watchers, the archive watcher).</summary>
+    public const int Clients = 99;
+
     private const uint CairnMagic = 0x43524E54;
     private readonly ConcurrentDictionary<(int From, int To), byte> _blocked = new();
     private readonly ConcurrentDictionary<Link, byte> _links = new();
-    private readonly List<TcpListener> _listeners = [];
+    private readonly Dictionary<int, TcpListener> _listeners = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Random _rnd;
     private readonly Lock _rndGate = new();
@@ -35,13 +40,28 @@ public sealed class FaultProxy : IAsyncDisposable
     public int DelayJitterMs { get; set; }
     public double DropProbability { get; set; }
 
-    public void AddRoute(int index, int listenPort, int targetPort)
+    /// <summary>Listens on <paramref name="listenPort"/> and forwards to <paramref name="targetPort"/> of member
+    /// <paramref name="index"/>; with <paramref name="client"/> the connections are client links.</summary>
+    public void AddRoute(int index, int listenPort, int targetPort, bool client = false)
     {
         var l = new TcpListener(IPAddress.Loopback, listenPort);
         l.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         l.Start();
-        lock (_listeners) _listeners.Add(l);
-        _ = Task.Run(() => AcceptLoop(l, index, targetPort));
+        lock (_listeners) _listeners.Add(listenPort, l);
+        _ = Task.Run(() => AcceptLoop(l, index, targetPort, listenPort, client));
+    }
+
+    /// <summary>Stops a route (a replaced member's old peer URL) and cuts its live connections.</summary>
+    public void RemoveRoute(int listenPort)
+    {
+        lock (_listeners)
+        {
+            if (_listeners.Remove(listenPort, out var l)) l.Stop();
+        }
+        foreach (var link in _links.Keys.Where(k => k.ListenPort == listenPort))
+        {
+            link.Close();
+        }
     }
 
     public void Block(int from, int to)
@@ -60,14 +80,22 @@ public sealed class FaultProxy : IAsyncDisposable
         DropProbability = 0;
     }
 
-    private bool Cut(int from, int to) => from < 0 ? _blocked.Keys.Any(k => k.To == to) : _blocked.ContainsKey((from, to));
+    /// <summary>Cuts every link between member <paramref name="a"/> and member <paramref name="b"/>, both ways.</summary>
+    public void BlockBoth(int a, int b)
+    {
+        Block(a, b);
+        Block(b, a);
+    }
+
+    // An unidentified peer sender is cut when any peer link into the target is blocked; client blocks do not count.
+    private bool Cut(int from, int to) => from < 0 ? _blocked.Keys.Any(k => k.To == to && k.From != Clients) : _blocked.ContainsKey((from, to));
 
     private double Next()
     {
         lock (_rndGate) return _rnd.NextDouble();
     }
 
-    private async Task AcceptLoop(TcpListener l, int to, int targetPort)
+    private async Task AcceptLoop(TcpListener l, int to, int targetPort, int listenPort, bool client)
     {
         while (!_stop.IsCancellationRequested)
         {
@@ -80,14 +108,13 @@ public sealed class FaultProxy : IAsyncDisposable
             {
                 return;
             }
-            _ = Task.Run(() => Handle(c, to, targetPort));
+            _ = Task.Run(() => client ? Forward(c, Clients, to, targetPort, listenPort, [], 0) : Handle(c, to, targetPort, listenPort));
         }
     }
 
-    private async Task Handle(TcpClient client, int to, int targetPort)
+    private async Task Handle(TcpClient client, int to, int targetPort, int listenPort)
     {
         using var clientScope = client;
-        client.NoDelay = true;
         var inbound = client.GetStream();
         var head = new byte[4096];
         int n = 0;
@@ -129,7 +156,15 @@ public sealed class FaultProxy : IAsyncDisposable
                 }
             }
         }
-        if (Cut(from, to) || (DropProbability > 0 && Next() < DropProbability))
+        await Forward(client, from, to, targetPort, listenPort, head, n);
+    }
+
+    private async Task Forward(TcpClient client, int from, int to, int targetPort, int listenPort, byte[] head, int n)
+    {
+        using var clientScope = client;
+        client.NoDelay = true;
+        var inbound = client.GetStream();
+        if (Cut(from, to) || (from != Clients && DropProbability > 0 && Next() < DropProbability))
         {
             return;
         }
@@ -143,7 +178,7 @@ public sealed class FaultProxy : IAsyncDisposable
             return;
         }
         var outbound = server.GetStream();
-        var link = new Link(from, to, client, server);
+        var link = new Link(from, to, listenPort, client, server);
         _links[link] = 0;
         try
         {
@@ -179,6 +214,11 @@ public sealed class FaultProxy : IAsyncDisposable
                 int r = await src.ReadAsync(buf, _stop.Token);
                 if (r == 0) return;
                 if (Cut(link.From, link.To)) return;
+                if (link.From == Clients)
+                {
+                    await dst.WriteAsync(buf.AsMemory(0, r), _stop.Token);
+                    continue;
+                }
                 if (DropProbability > 0 && Next() < DropProbability * 0.05) return;
                 if (DelayMeanMs > 0)
                 {
@@ -198,16 +238,17 @@ public sealed class FaultProxy : IAsyncDisposable
         _stop.Cancel();
         lock (_listeners)
         {
-            foreach (var l in _listeners) l.Stop();
+            foreach (var l in _listeners.Values) l.Stop();
         }
         foreach (var link in _links.Keys) link.Close();
         return ValueTask.CompletedTask;
     }
 
-    private sealed class Link(int from, int to, TcpClient a, TcpClient b)
+    private sealed class Link(int from, int to, int listenPort, TcpClient a, TcpClient b)
     {
         public int From { get; } = from;
         public int To { get; } = to;
+        public int ListenPort { get; } = listenPort;
 
         public void Close()
         {

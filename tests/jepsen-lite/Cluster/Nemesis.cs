@@ -11,9 +11,13 @@ namespace Cairn.JepsenLite.Cluster;
 public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOnlyList<string> faults)
 {
     public const string Kill = "kill", Pause = "pause", IsolateLeader = "isolate-leader", Partition = "partition-majority-minority",
-        OneWay = "one-way", Delay = "delay", Drop = "drop", Compact = "compact";
+        OneWay = "one-way", Delay = "delay", Drop = "drop", Compact = "compact",
+        IsolateMember = "isolate-member", ClientPartition = "client-partition", Replace = "replace";
 
-    public static readonly string[] AllFaults = [Kill, Pause, IsolateLeader, Partition, OneWay, Delay, Drop, Compact];
+    /// <summary>Key of nemesis records that only report progress (or, with an error, a fault that could not be completed).</summary>
+    public const string Note = "note";
+
+    public static readonly string[] AllFaults = [Kill, Pause, IsolateLeader, Partition, OneWay, Delay, Drop, Compact, IsolateMember, ClientPartition, Replace];
 
     private readonly Random _rnd = new(seed);
 
@@ -64,12 +68,7 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
                     if (l < 0) l = victim;
                     desc = $"isolate leader {cluster.Members[l].Name}";
                     rec.Add(Tag(inv, desc));
-                    for (int o = 0; o < 3; o++)
-                    {
-                        if (o == l) continue;
-                        cluster.Proxy.Block(l, o);
-                        cluster.Proxy.Block(o, l);
-                    }
+                    CutFromPeers(l);
                     await Task.Delay(hold, ct);
                     break;
                 }
@@ -78,12 +77,26 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
                     // Minority {victim} vs majority of the other two; symmetric.
                     desc = $"partition {cluster.Members[victim].Name} | rest";
                     rec.Add(Tag(inv, desc));
-                    for (int o = 0; o < 3; o++)
-                    {
-                        if (o == victim) continue;
-                        cluster.Proxy.Block(victim, o);
-                        cluster.Proxy.Block(o, victim);
-                    }
+                    CutFromPeers(victim);
+                    await Task.Delay(hold, ct);
+                    break;
+                }
+                case IsolateMember:
+                {
+                    // Cut from peers and from its clients: its clients time out or are refused and must fail over.
+                    desc = $"isolate {cluster.Members[victim].Name} from peers and clients";
+                    rec.Add(Tag(inv, desc));
+                    CutFromPeers(victim);
+                    cluster.Proxy.Block(FaultProxy.Clients, victim);
+                    await Task.Delay(hold, ct);
+                    break;
+                }
+                case ClientPartition:
+                {
+                    // The member stays in the cluster (and may lead); only its clients lose it.
+                    desc = $"cut clients from {cluster.Members[victim].Name}";
+                    rec.Add(Tag(inv, desc));
+                    cluster.Proxy.Block(FaultProxy.Clients, victim);
                     await Task.Delay(hold, ct);
                     break;
                 }
@@ -113,6 +126,25 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
                     cluster.Proxy.DropProbability = 0.5;
                     await Task.Delay(hold, ct);
                     break;
+                case Replace:
+                {
+                    desc = $"replace {cluster.Members[victim].Name}";
+                    rec.Add(Tag(inv, desc));
+                    // Not cancelled by the end of the load: a replacement stopped half way (removed and wiped, not
+                    // added back) would leave a member that can never rejoin. Each step is bounded (30 s).
+                    try
+                    {
+                        desc = await cluster.ReplaceAsync(victim, s => rec.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Note, Value = s }),
+                            CancellationToken.None);
+                    }
+                    catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+                    {
+                        desc += " FAILED";
+                        rec.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Note, Value = desc, Error = e.Message });
+                    }
+                    await Task.Delay(hold / 2, ct);
+                    break;
+                }
                 case Compact:
                 {
                     long safe = SafeCompactRevision() - 5;
@@ -122,7 +154,7 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
                     {
                         try
                         {
-                            await cluster.Channel(victim).UnaryAsync("/etcdserverpb.KV/Compact", new CompactionRequest { Revision = safe },
+                            await cluster.AdminChannel(victim).UnaryAsync("/etcdserverpb.KV/Compact", new CompactionRequest { Revision = safe },
                                 CompactionResponse.Parser, deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: ct);
                             rec.Add(new Op { Process = -2, Type = OpType.Ok, F = Fn.Compact, Revision = safe, Member = cluster.Members[victim].Name });
                         }
@@ -140,6 +172,14 @@ public sealed class Nemesis(TestCluster cluster, Recorder rec, int seed, IReadOn
         {
             await HealAsync();
             rec.Add(new Op { Process = -2, Type = OpType.Ok, F = Fn.Nemesis, Key = f, Value = desc });
+        }
+    }
+
+    private void CutFromPeers(int m)
+    {
+        for (int o = 0; o < cluster.Members.Count; o++)
+        {
+            if (o != m) cluster.Proxy.BlockBoth(m, o);
         }
     }
 

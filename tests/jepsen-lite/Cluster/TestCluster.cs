@@ -13,18 +13,32 @@ public sealed class Member
 {
     private Process? _process;
 
+    /// <summary>Slot of the member in the cluster (stays the same when the member is replaced).</summary>
     public required int Index { get; init; }
-    public required string Name { get; init; }
+    /// <summary>Member name; a replacement gets a fresh one.</summary>
+    public required string Name { get; set; }
+    /// <summary>Real client port (the admin channel talks to it directly).</summary>
     public required int ClientPort { get; init; }
+    /// <summary>Client proxy port: the advertised client URL, which every workload client uses.</summary>
+    public required int ClientProxyPort { get; init; }
+    /// <summary>Real peer port.</summary>
     public required int PeerPort { get; init; }
-    public required int ProxyPort { get; init; }
+    /// <summary>Peer proxy port: the advertised peer URL; a replacement gets a new one (a new peer URL, a new member id).</summary>
+    public required int ProxyPort { get; set; }
     public required string DataDir { get; init; }
     public required string LogFile { get; init; }
-    public required List<string> Args { get; init; }
+    /// <summary>Command-line arguments of the next start.</summary>
+    public required List<string> Args { get; set; }
     public required (string File, List<string> Prefix) Command { get; init; }
     public ulong Id { get; set; }
     public bool Paused { get; set; }
-    public string Endpoint => $"http://127.0.0.1:{ClientPort}";
+    /// <summary>How often this slot's member was replaced.</summary>
+    public int Generation { get; set; }
+    /// <summary>Client URL through the fault proxy.</summary>
+    public string Endpoint => $"http://127.0.0.1:{ClientProxyPort}";
+    /// <summary>Direct client URL, for the harness's own control calls (status, compaction, membership).</summary>
+    public string AdminEndpoint => $"http://127.0.0.1:{ClientPort}";
+    public string PeerUrl => $"http://127.0.0.1:{ProxyPort}";
     public bool Running => _process is { HasExited: false };
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
@@ -70,11 +84,12 @@ public sealed class Member
     }
 }
 
-/// <summary>A 3-member cluster with every peer link through a <see cref="FaultProxy"/>.</summary>
-public sealed class TestCluster : IAsyncDisposable
+/// <summary>A 3-member cluster with every peer link and every client link through a <see cref="FaultProxy"/>.</summary>
+public sealed partial class TestCluster : IAsyncDisposable
 {
     private static readonly List<Process> All = [];
     private readonly Dictionary<int, GrpcChannel> _channels = [];
+    private readonly Dictionary<int, GrpcChannel> _admin = [];
 
     static TestCluster()
     {
@@ -100,6 +115,18 @@ public sealed class TestCluster : IAsyncDisposable
     public required Target Target { get; init; }
     public required List<Member> Members { get; init; }
     public required FaultProxy Proxy { get; init; }
+    /// <summary>--initial-cluster-token (Cairn derives member ids from it and the peer URLs).</summary>
+    public required string Token { get; init; }
+
+    /// <summary>Arguments of a member: real listen ports, advertised URLs on the proxy ports.</summary>
+    public static List<string> MemberArgs(Member m, string initialCluster, string state, string token) =>
+    [
+        "--name", m.Name, "--data-dir", m.DataDir,
+        "--listen-client-urls", $"http://127.0.0.1:{m.ClientPort}", "--advertise-client-urls", m.Endpoint,
+        "--listen-peer-urls", $"http://127.0.0.1:{m.PeerPort}", "--initial-advertise-peer-urls", m.PeerUrl,
+        "--initial-cluster", initialCluster, "--initial-cluster-state", state, "--initial-cluster-token", token,
+        "--heartbeat-interval", "100", "--election-timeout", "1000",
+    ];
 
     public static int FreePort()
     {
@@ -135,28 +162,23 @@ public sealed class TestCluster : IAsyncDisposable
         var proxy = new FaultProxy(seed ^ 0x5eed);
         var members = new List<Member>();
         var token = $"jl-{seed}-{Environment.ProcessId}-{Random.Shared.Next()}";
-        var ports = Enumerable.Range(0, 3).Select(_ => (C: FreePort(), P: FreePort(), X: FreePort())).ToList();
+        var ports = Enumerable.Range(0, 3).Select(_ => (C: FreePort(), P: FreePort(), X: FreePort(), CX: FreePort())).ToList();
         var initial = string.Join(",", ports.Select((p, i) => $"c{i + 1}=http://127.0.0.1:{p.X}"));
         for (int i = 0; i < 3; i++)
         {
             var name = $"c{i + 1}";
-            var args = new List<string>
-            {
-                "--name", name, "--data-dir", Path.Combine(dir, name + ".data"),
-                "--listen-client-urls", $"http://127.0.0.1:{ports[i].C}", "--advertise-client-urls", $"http://127.0.0.1:{ports[i].C}",
-                "--listen-peer-urls", $"http://127.0.0.1:{ports[i].P}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{ports[i].X}",
-                "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", token,
-                "--heartbeat-interval", "100", "--election-timeout", "1000",
-            };
             var cmd = target == Target.Cairn ? ("dotnet", new List<string> { CairnDll() }) : ("etcd", new List<string>());
-            members.Add(new Member
+            var m = new Member
             {
-                Index = i, Name = name, ClientPort = ports[i].C, PeerPort = ports[i].P, ProxyPort = ports[i].X,
-                DataDir = Path.Combine(dir, name + ".data"), LogFile = Path.Combine(dir, name + ".log"), Args = args, Command = cmd,
-            });
+                Index = i, Name = name, ClientPort = ports[i].C, ClientProxyPort = ports[i].CX, PeerPort = ports[i].P, ProxyPort = ports[i].X,
+                DataDir = Path.Combine(dir, name + ".data"), LogFile = Path.Combine(dir, name + ".log"), Args = [], Command = cmd,
+            };
+            m.Args = MemberArgs(m, initial, "new", token);
+            members.Add(m);
             proxy.AddRoute(i, ports[i].X, ports[i].P);
+            proxy.AddRoute(i, ports[i].CX, ports[i].C, client: true);
         }
-        var cluster = new TestCluster { Target = target, Members = members, Proxy = proxy };
+        var cluster = new TestCluster { Target = target, Members = members, Proxy = proxy, Token = token };
         try
         {
             foreach (var m in members) m.Start();
@@ -170,11 +192,17 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
-    public GrpcChannel Channel(int i)
+    /// <summary>Workload channel to member <paramref name="i"/>, through the client fault proxy.</summary>
+    public GrpcChannel Channel(int i) => Cached(_channels, i, Members[i].Endpoint);
+
+    /// <summary>Direct channel to member <paramref name="i"/> for the harness's control calls, which faults do not cut.</summary>
+    public GrpcChannel AdminChannel(int i) => Cached(_admin, i, Members[i].AdminEndpoint);
+
+    private static GrpcChannel Cached(Dictionary<int, GrpcChannel> cache, int i, string endpoint)
     {
-        lock (_channels)
+        lock (cache)
         {
-            return _channels.TryGetValue(i, out var c) ? c : _channels[i] = GrpcChannel.ForAddress(Members[i].Endpoint);
+            return cache.TryGetValue(i, out var c) ? c : cache[i] = GrpcChannel.ForAddress(endpoint);
         }
     }
 
@@ -182,7 +210,7 @@ public sealed class TestCluster : IAsyncDisposable
     {
         try
         {
-            return await Channel(i).UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser,
+            return await AdminChannel(i).UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser,
                 deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
         }
         catch (Cairn.Protocol.RpcException)
@@ -226,7 +254,7 @@ public sealed class TestCluster : IAsyncDisposable
                 Proxy.Ids[s.Header.MemberId] = i;
                 try
                 {
-                    await Channel(i).UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health") },
+                    await AdminChannel(i).UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health") },
                         RangeResponse.Parser, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
                 }
                 catch (Cairn.Protocol.RpcException)
@@ -243,10 +271,13 @@ public sealed class TestCluster : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         foreach (var m in Members) m.Kill();
-        lock (_channels)
+        foreach (var cache in new[] { _channels, _admin })
         {
-            foreach (var c in _channels.Values) c.Dispose();
-            _channels.Clear();
+            lock (cache)
+            {
+                foreach (var c in cache.Values) c.Dispose();
+                cache.Clear();
+            }
         }
         return Proxy.DisposeAsync();
     }

@@ -61,10 +61,13 @@ public sealed class Op
     /// <summary>watch-end: compact revision when the watch was cancelled because of compaction.</summary>
     public long? CompactRevision { get; set; }
     public List<Ev>? Events { get; set; }
+    /// <summary>txn: its micro-operations (invoke: the intended ones; ok: with the lists read).</summary>
+    public List<Mop>? Txn { get; set; }
     public string? Error { get; set; }
 
-    public override string ToString() =>
-        $"#{Index} p{Process} {Type} {F} {Key}{(Expected != null ? $" exp={Expected}" : "")} v={Value ?? "nil"}{(Succeeded is { } s ? $" succ={s}" : "")} rev={Revision} t={TimeNs / 1_000_000}ms{(Error != null ? " err=" + Error : "")}";
+    public override string ToString() => Txn != null
+        ? $"#{Index} p{Process} {Type} txn [{string.Join(", ", Txn)}]{(Succeeded is { } ts ? $" succ={ts}" : "")} rev={Revision} t={TimeNs / 1_000_000}ms{(Error != null ? " err=" + Error : "")}"
+        : $"#{Index} p{Process} {Type} {F} {Key}{(Expected != null ? $" exp={Expected}" : "")} v={Value ?? "nil"}{(Succeeded is { } s ? $" succ={s}" : "")} rev={Revision} t={TimeNs / 1_000_000}ms{(Error != null ? " err=" + Error : "")}";
 }
 
 public static class OpType
@@ -75,7 +78,7 @@ public static class OpType
 public static class Fn
 {
     public const string Read = "read", Write = "write", Cas = "cas", WatchStart = "watch-start", WatchEvent = "watch-event",
-        Progress = "progress", WatchEnd = "watch-end", Compact = "compact", Nemesis = "nemesis";
+        Progress = "progress", WatchEnd = "watch-end", Compact = "compact", Nemesis = "nemesis", Txn = "txn";
 }
 
 /// <summary>JSON lines reading and writing of histories.</summary>

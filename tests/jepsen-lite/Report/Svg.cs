@@ -22,7 +22,7 @@ public static class Svg
                 else if (faultOpen.Remove(op.Key!, out var s)) faults.Add((s.Item1, op.TimeNs / 1e9, s.Item2));
                 continue;
             }
-            if (op.F is not (Fn.Read or Fn.Write or Fn.Cas)) continue;
+            if (op.F is not (Fn.Read or Fn.Write or Fn.Cas or Fn.Txn)) continue;
             if (op.Type == OpType.Invoke) inv[op.Process] = op;
             else if (inv.Remove(op.Process, out var i)) points.Add((i.TimeNs / 1e9, Math.Max(0.01, (op.TimeNs - i.TimeNs) / 1e6), op.Type, op.F));
         }

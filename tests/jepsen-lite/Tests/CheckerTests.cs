@@ -1,3 +1,4 @@
+using Cairn.JepsenLite.Cluster;
 using Cairn.JepsenLite.Checkers;
 using Cairn.JepsenLite.History;
 
@@ -371,8 +372,53 @@ public class WatchCheckerTests
     {
         var r = Watch(new H().WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
         Assert.Equal(Validity.Invalid, r.Validity);
-        var compacted = Watch(new H().WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10, compact: 5).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
+        var compacted = Watch(new H().Compact(5).WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10, compact: 5).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
         Assert.True(compacted.Validity == Validity.Valid, compacted.ToString());
+    }
+
+    [Fact]
+    public void DeleteAtTheCompactionRevisionMayBeMissingOnlyThere()
+    {
+        // Compaction to 5 drops the tombstone at 5: a watch resumed at 5 starts with revision 6.
+        var h = new H().WStart(10, "x", 1).WEv(10, 4, P("x", "a", 2, 2, 1), P("x", "b", 4, 2, 2, "a")).WEnd(10, compact: 5)
+            .WStart(10, "x", 5).WEv(10, 6, P("x", "c", 6, 6, 1)).WProg(10, 6);
+        var hist = new H().Inv(1, "write", "x", "a").Ok(1, "write", "x", rev: 2).Inv(1, "write", "y", "q").Ok(1, "write", "y", rev: 3)
+            .Inv(1, "write", "x", "b").Ok(1, "write", "x", rev: 4).Inv(1, "write", "x", null).Ok(1, "write", "x", rev: 5)
+            .Inv(1, "write", "x", "c").Ok(1, "write", "x", rev: 6)
+            .Archive(H.Put("x", "a", 2, 2, 1), H.Put("y", "q", 3, 3, 1), H.Put("x", "b", 4, 2, 2, "a", true), H.Del("x", 5, "b", true), H.Put("x", "c", 6, 6, 1))
+            .Final(6, H.Put("x", "c", 6, 6, 1), H.Put("y", "q", 3, 3, 1));
+        List<Op> With(H w, bool compacted)
+        {
+            var c = compacted ? new H().Compact(5).Ops : [];
+            return [.. c, .. hist.Ops, .. w.Ops];
+        }
+        var ok = WatchChecker.Check(With(h, true), CommittedHistory.FromHistory(hist.Ops));
+        Assert.True(ok.Validity == Validity.Valid, ok.ToString());
+        // Without that compaction the same watch missed the DELETE (and the resume claims a compaction nobody made).
+        var bad = WatchChecker.Check(With(h, false), CommittedHistory.FromHistory(hist.Ops));
+        Assert.Equal(Validity.Invalid, bad.Validity);
+        Assert.Contains(bad.Problems, p => p.Contains("missed committed events at revision 5"));
+    }
+
+    [Fact]
+    public void CompactionNobodyRequestedIsRejected()
+    {
+        // A member that lost history (say, rebuilt from a snapshot after a replacement) cancels a watch as compacted.
+        var r = Watch(new H().Compact(3).WStart(10, "x", 1).WEv(10, 2, P("x", "a", 2, 2, 1)).WEnd(10, compact: 5).WStart(10, "x", 5).WEv(10, 5, H.Del("x", 5, "b", true)));
+        Assert.Equal(Validity.Invalid, r.Validity);
+        Assert.Contains("no compaction", r.Problems[0]);
+    }
+
+    [Fact]
+    public void FaultThatCouldNotCompleteFailsTheRun()
+    {
+        var h = new H();
+        h.Ops.Add(new Op { Process = -2, Type = OpType.Invoke, F = Fn.Nemesis, Key = Nemesis.Replace, Value = "replace c2" });
+        Assert.Equal(Validity.Valid, Checker.RecoveryCheck(h.Ops).Validity);
+        h.Ops.Add(new Op { Process = -2, Type = OpType.Info, F = Fn.Nemesis, Key = Nemesis.Note, Value = "replace c2 FAILED", Error = "c2-1 not serving after 30 s" });
+        var r = Checker.RecoveryCheck(h.Ops);
+        Assert.Equal(Validity.Invalid, r.Validity);
+        Assert.Contains("not serving", r.Problems[0]);
     }
 
     [Fact]

@@ -42,5 +42,24 @@ public sealed class H
 
     public H WEv(int p, long hdr, params Ev[] evs) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEvent, Revision = hdr, Events = [.. evs] });
     public H WProg(int p, long rev) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.Progress, Revision = rev });
+    /// <summary>A compaction to <paramref name="rev"/> as the nemesis records it (invoke, then the compact result).</summary>
+    public H Compact(long rev) =>
+        Add(new Op { Process = -2, Type = OpType.Invoke, F = Fn.Nemesis, Key = Fn.Compact }).Add(new Op { Process = -2, Type = OpType.Ok, F = Fn.Compact, Revision = rev });
+
+    /// <summary>A read micro-op of <paramref name="key"/>; <paramref name="list"/> space-separated (null = not yet read).</summary>
+    public static Mop R(string key, string? list = null) => new() { F = Mop.R, Key = key, Read = list == null ? null : Mop.Parse(list) };
+
+    /// <summary>An append micro-op: <paramref name="element"/> appended to <paramref name="key"/>, writing <paramref name="written"/>.</summary>
+    public static Mop A(string key, string element, string written) => new() { F = Mop.Append, Key = key, Element = element, Written = written };
+
+    public H TxnInv(int p, params Mop[] mops) => Add(new Op { Process = p, Type = OpType.Invoke, F = Fn.Txn, Txn = [.. mops] });
+    public H TxnOk(int p, bool succeeded, long rev, params Mop[] mops) =>
+        Add(new Op { Process = p, Type = OpType.Ok, F = Fn.Txn, Succeeded = succeeded, Revision = rev, Txn = [.. mops] });
+    public H TxnInfo(int p) => Add(new Op { Process = p, Type = OpType.Info, F = Fn.Txn });
+
+    /// <summary>A whole successful append transaction: reads (before its puts) then appends.</summary>
+    public H Txn(int p, long rev, Mop[] reads, params Mop[] appends) =>
+        TxnInv(p, [.. reads.Select(r => R(r.Key)), .. appends]).TxnOk(p, true, rev, [.. reads, .. appends]);
+
     public H WEnd(int p, long? compact = null) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEnd, CompactRevision = compact, Error = "test" });
 }

@@ -16,6 +16,9 @@ public sealed class Workloads(TestCluster cluster, Recorder rec, int seed)
 
     public long ArchiveLast => Interlocked.Read(ref _archiveLast);
 
+    /// <summary>A fresh process id (shared by every workload of the run).</summary>
+    public int NextProcess() => Interlocked.Increment(ref _nextProcess);
+
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
     private static DateTime Deadline => DateTime.UtcNow.AddSeconds(3);

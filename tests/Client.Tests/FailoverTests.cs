@@ -181,4 +181,10 @@ public sealed class CairnFailoverTests(ITestOutputHelper output)
         await using var cluster = await CairnCluster.StartAsync();
         await new FailoverScenario(cluster, output).RunAsync(Fault.Pause, VictimRole.Leader);
     }
+    [Fact]
+    public async Task WatchesSurvivePartition()
+    {
+        await using var cluster = await CairnCluster.StartAsync(peerProxy: true);
+        await new FailoverScenario(cluster, output).RunAsync(Fault.Partition, VictimRole.Leader);
+    }
 }

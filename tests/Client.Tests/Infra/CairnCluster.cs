@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Cairn.IntegrationTests.Infrastructure;
+using Cairn.Tests.Shared;
 
 namespace Cairn.Client.Tests.Infra;
 

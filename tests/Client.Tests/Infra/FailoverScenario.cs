@@ -39,7 +39,7 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
 
     public async Task RunAsync(Fault fault, VictimRole role)
     {
-        var duration = Soak ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(fault == Fault.Partition ? 12 : 10);
+        var duration = Soak ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(fault == Fault.Partition ? 12 : 8);
         var faultAt = TimeSpan.FromSeconds(3);
         // A cut-off member notices it has no leader only after a few election timeouts (etcd's
         // require-leader monitor: 3 checks), so a partition lasts longer than a pause.

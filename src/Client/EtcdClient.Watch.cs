@@ -16,6 +16,8 @@ public sealed partial class EtcdClient
     /// disposed, and with <see cref="OperationCanceledException"/> when
     /// <paramref name="cancellationToken"/> fires. Leaving the loop (cancel, break, dispose) cancels
     /// the server-side watch with a WatchCancelRequest.
+    /// <para>Each watch buffers at most <see cref="EtcdClientOptions.WatchQueueCapacity"/> batches for
+    /// a slow consumer; beyond that it pauses on the server and later resumes where it stopped.</para>
     /// </summary>
     /// <param name="range">A key (a string converts), <see cref="KeyRange.Prefix(string)"/>, <see cref="KeyRange.FromKey(string)"/>, <see cref="KeyRange.Between(string, string)"/>.</param>
     /// <param name="options">Start revision, prev_kv, filters, progress notify, fragment, require-leader.</param>
@@ -24,7 +26,7 @@ public sealed partial class EtcdClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var watcher = new Watcher(range, options ?? new WatchOptions());
+        var watcher = new Watcher(range, options ?? new WatchOptions(), Options.WatchQueueCapacity);
         var hub = watcher.Options.RequireLeader ? _leaderWatchHub : _watchHub;
         hub.Add(watcher);
         try
@@ -47,6 +49,10 @@ public sealed partial class EtcdClient
                 }
                 while (watcher.Output.TryRead(out var batch))
                 {
+                    if (watcher.TryClaimResume())
+                    {
+                        hub.Resume(watcher);
+                    }
                     yield return batch;
                 }
             }

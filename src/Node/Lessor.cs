@@ -118,7 +118,7 @@ internal sealed class Lessor
             if (!_leases.TryGetValue(request.ID, out var lease))
                 return new LeaseTimeToLiveResponse { ID = request.ID, TTL = -1 };
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), lease.ExpiresAtTicks);
-            remaining = Math.Max(0, (long)Math.Ceiling(-left.TotalSeconds));
+            remaining = Math.Max(0, (long)Math.Ceiling(left.TotalSeconds)); // left = expiry - now
             granted = lease.Ttl;
         }
 

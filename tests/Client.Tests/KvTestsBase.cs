@@ -231,6 +231,78 @@ public abstract class KvTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LeaseGrantTimeToLiveLeasesAndRevoke()
+    {
+        var granted = await Client.LeaseGrantAsync(60);
+        Assert.True(granted.ID > 0);
+        Assert.Equal(60, granted.TTL);
+        Assert.Equal("", granted.Error);
+        await Client.PutAsync(P + "leased", "v", new PutOptions { Lease = granted.ID });
+
+        var ttl = await Client.LeaseTimeToLiveAsync(granted.ID, keys: true);
+        Assert.Equal(granted.ID, ttl.ID);
+        Assert.InRange(ttl.TTL, 1, 60);
+        Assert.Equal(60, ttl.GrantedTTL);
+        Assert.Equal(P + "leased", Assert.Single(ttl.Keys).ToStringUtf8());
+        Assert.Contains(granted.ID, (await Client.LeasesAsync()).Leases.Select(l => l.ID));
+
+        var chosen = granted.ID + 12345;
+        Assert.Equal(chosen, (await Client.LeaseGrantAsync(30, chosen)).ID);
+        var exists = await Assert.ThrowsAsync<EtcdException>(() => Client.LeaseGrantAsync(30, chosen));
+        Assert.Equal(StatusCode.FailedPrecondition, exists.Status);
+        Assert.Equal("etcdserver: lease already exists", exists.Message);
+        await Client.LeaseRevokeAsync(chosen);
+
+        var revoked = await Client.LeaseRevokeAsync(granted.ID);
+        Assert.True(revoked.Header.Revision > 0);
+        Assert.Empty((await Client.GetAsync(P + "leased")).Kvs);
+        Assert.Equal(-1, (await Client.LeaseTimeToLiveAsync(granted.ID)).TTL);
+        Assert.DoesNotContain(granted.ID, (await Client.LeasesAsync()).Leases.Select(l => l.ID));
+        var gone = await Assert.ThrowsAsync<EtcdException>(() => Client.LeaseRevokeAsync(granted.ID));
+        Assert.Equal(StatusCode.NotFound, gone.Status);
+        Assert.Equal("etcdserver: requested lease not found", gone.Message);
+    }
+
+    [Fact]
+    public async Task LeaseKeepAliveOutlivesTheTtlAndEndsWhenTheLeaseIsRevoked()
+    {
+        var lease = (await Client.LeaseGrantAsync(2)).ID;
+        await Client.PutAsync(P + "alive", "v", new PutOptions { Lease = lease });
+        var answers = new List<LeaseKeepAliveResponse>();
+        var revokedAt = DateTime.MaxValue;
+        var ended = await Assert.ThrowsAsync<EtcdException>(async () =>
+        {
+            var started = DateTime.UtcNow;
+            await foreach (var answer in Client.LeaseKeepAlive(lease))
+            {
+                answers.Add(answer);
+                if (DateTime.UtcNow - started > TimeSpan.FromSeconds(3.5) && revokedAt == DateTime.MaxValue)
+                {
+                    // Past the TTL, kept alive all along: the key is still there. Then revoke it under the keep-alive.
+                    Assert.Single((await Client.GetAsync(P + "alive")).Kvs);
+                    await Client.LeaseRevokeAsync(lease);
+                    revokedAt = DateTime.UtcNow;
+                }
+            }
+        });
+        Assert.Equal(StatusCode.NotFound, ended.Status);
+        Assert.Equal("etcdserver: requested lease not found", ended.Message);
+        Assert.True(answers.Count >= 4, $"{answers.Count} keep-alive answers in 3.5 s of a 2 s lease");
+        Assert.All(answers, a => Assert.Equal(lease, a.ID));
+        Assert.All(answers, a => Assert.InRange(a.TTL, 1, 2));
+        Assert.True(DateTime.UtcNow - revokedAt < TimeSpan.FromSeconds(3), "the keep-alive noticed the revoked lease at its next beat");
+
+        // Keep-alive of a lease that never existed ends at once.
+        var unknown = await Assert.ThrowsAsync<EtcdException>(async () =>
+        {
+            await foreach (var _ in Client.LeaseKeepAlive(lease + 777))
+            {
+            }
+        });
+        Assert.Equal(StatusCode.NotFound, unknown.Status);
+    }
+
+    [Fact]
     public async Task CancelledAndTimedOutCalls()
     {
         using var cts = new CancellationTokenSource();

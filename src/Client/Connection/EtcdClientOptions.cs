@@ -17,6 +17,16 @@ public sealed class EtcdClientOptions
     /// <summary>Deadline of a unary call when the caller gives none (etcdctl's --command-timeout is 5 s).</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Bound of one attempt of a read (Range, read-only Txn, Status, member list) on one endpoint.
+    /// A member that is frozen (SIGSTOP, a long GC or I/O stall) accepts the request and never
+    /// answers; after this long the attempt is abandoned, the endpoint quarantined and the read
+    /// retried on the next endpoint, all inside the call's deadline (the last attempt gets whatever
+    /// remains of it). Writes are never cut short this way: an abandoned write may still commit.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> gives every attempt the whole deadline.
+    /// </summary>
+    public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Time allowed to open a TCP (and TLS) connection to one endpoint.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -60,6 +70,15 @@ public sealed class EtcdClientOptions
 
     /// <summary>Multiplier of <see cref="ProgressNotifyInterval"/> giving the silence bound (default 3).</summary>
     public double ProgressNotifySilenceFactor { get; set; } = 3;
+
+    /// <summary>
+    /// How many undelivered batches one watch may hold for a consumer that reads slower than events
+    /// arrive. When its queue is full the watch alone is cancelled on the server (the shared stream
+    /// and the other watches on it keep flowing) and re-created from its last delivered revision + 1
+    /// once the consumer has read half of the queue, as etcd does with its own slow watchers; so a
+    /// stalled consumer costs bounded memory and loses nothing.
+    /// </summary>
+    public int WatchQueueCapacity { get; set; } = 1024;
 
     /// <summary>Longest pause between attempts to re-open a broken watch stream when every endpoint fails.</summary>
     public TimeSpan WatchMaxBackoff { get; set; } = TimeSpan.FromSeconds(2);

@@ -7,7 +7,9 @@ namespace Cairn.Client;
 /// Runs unary calls on the pinned endpoint with a deadline, rotating endpoints on failure.
 /// Retry rule (see <see cref="FailureClassifier"/>): reads (<see cref="CallSafety.Idempotent"/>) are
 /// retried on the next endpoint after any endpoint failure; writes only when the request provably
-/// never reached a server. Every retry stays inside the caller's deadline.
+/// never reached a server. Every retry stays inside the caller's deadline. A read attempt is also
+/// bounded by <see cref="EtcdClientOptions.ReadAttemptTimeout"/>, so a member that accepts the
+/// request and never answers (frozen) costs one attempt, not the whole deadline.
 /// </summary>
 internal sealed class UnaryInvoker
 {
@@ -41,9 +43,10 @@ internal sealed class UnaryInvoker
                 break;
             }
             var endpoint = _pool.Pick();
+            var attemptDeadline = AttemptDeadline(safety, deadline);
             try
             {
-                var response = await endpoint.Channel.UnaryAsync(path, request, parser, headers, deadline, cancellationToken).ConfigureAwait(false);
+                var response = await endpoint.Channel.UnaryAsync(path, request, parser, headers, attemptDeadline, cancellationToken).ConfigureAwait(false);
                 _pool.ReportSuccess(endpoint);
                 return response;
             }
@@ -52,6 +55,11 @@ internal sealed class UnaryInvoker
                 cancellationToken.ThrowIfCancellationRequested();
                 var error = EtcdException.From(e, endpoint.Address);
                 var kind = FailureClassifier.Classify(e);
+                if (e.Status == StatusCode.DeadlineExceeded && attemptDeadline < deadline)
+                {
+                    // Only this attempt's bound passed (reads only): the member did not answer in time, try another.
+                    kind = FailureKind.EndpointFailed;
+                }
                 if (kind == FailureKind.Final)
                 {
                     throw error;
@@ -81,5 +89,17 @@ internal sealed class UnaryInvoker
             }
         }
         throw last ?? new EtcdException(StatusCode.DeadlineExceeded, "context deadline exceeded");
+    }
+
+    /// <summary>The deadline of one attempt: the call's, or for a read the sooner per-attempt bound.</summary>
+    private DateTime AttemptDeadline(CallSafety safety, DateTime deadline)
+    {
+        var perAttempt = _options.ReadAttemptTimeout;
+        if (safety != CallSafety.Idempotent || perAttempt == Timeout.InfiniteTimeSpan || perAttempt <= TimeSpan.Zero)
+        {
+            return deadline;
+        }
+        var bounded = DateTime.UtcNow + perAttempt;
+        return bounded < deadline ? bounded : deadline;
     }
 }

@@ -15,6 +15,10 @@ namespace Cairn.Client;
 /// endpoint is quarantined, a new stream opens on the next endpoint and every watch is re-created
 /// from its <see cref="WatchCursor.NextRevision"/>; the cursor drops anything already delivered.
 /// Compaction past the resume point ends that watch with <see cref="WatchCompactedException"/>.</para>
+/// <para>A watch whose consumer's queue is full is suspended alone: cancelled on the server, its
+/// late events dropped, and re-created from its cursor when the consumer has caught up (see
+/// <see cref="EtcdClientOptions.WatchQueueCapacity"/>). Only responses carrying a watcher's
+/// current server id reach it, so leftovers of a cancelled id never leak into its new incarnation.</para>
 /// </summary>
 internal sealed class WatchHub : IAsyncDisposable
 {
@@ -57,6 +61,9 @@ internal sealed class WatchHub : IAsyncDisposable
 
     public void Remove(Watcher watcher) => _commands.Writer.TryWrite(new Command.Remove(watcher));
 
+    /// <summary>The consumer of a suspended watch has drained its queue enough: re-create it.</summary>
+    public void Resume(Watcher watcher) => _commands.Writer.TryWrite(new Command.Resume(watcher));
+
     private void EnsureStarted()
     {
         lock (_startLock)
@@ -98,6 +105,9 @@ internal sealed class WatchHub : IAsyncDisposable
                         break;
                     case Command.Remove remove:
                         OnRemove(remove.Watcher);
+                        break;
+                    case Command.Resume resume:
+                        OnResume(resume.Watcher);
                         break;
                     case Command.Response response:
                         OnResponse(response.Session, response.Message);
@@ -172,6 +182,42 @@ internal sealed class WatchHub : IAsyncDisposable
         CloseIfIdle();
     }
 
+    /// <summary>The consumer cannot take more: cancel this watch alone on the server and stop delivering to it.</summary>
+    private void Suspend(WatchSession session, Watcher watcher)
+    {
+        watcher.Suspended = true;
+        watcher.Fragments = null;
+        _options.Log?.Invoke($"watch {watcher.WatchId} on {session.Endpoint.Address} suspended: its consumer's queue is full " +
+            $"({watcher.QueueCapacity} batches); it resumes from revision {watcher.Cursor.NextRevision}");
+        // Keep the id mapped until the cancel reply so its late events are recognised and dropped.
+        session.Send(new WatchRequest { CancelRequest = new WatchCancelRequest { WatchId = watcher.WatchId } });
+        watcher.WatchId = -1;
+        if (watcher.TryClaimResume())
+        {
+            // The consumer drained the queue between the check and the flag: it will not ask, so resume now.
+            OnResume(watcher);
+        }
+    }
+
+    private void OnResume(Watcher watcher)
+    {
+        if (!watcher.Suspended || watcher.Removed || !_watchers.Contains(watcher))
+        {
+            return;
+        }
+        watcher.Suspended = false;
+        _options.Log?.Invoke($"watch resumed from revision {watcher.Cursor.NextRevision} after its consumer caught up");
+        if (_session != null)
+        {
+            SendCreate(_session, watcher);
+        }
+        else if (!_reconnectScheduled)
+        {
+            EnsureSession();
+        }
+        // Otherwise the scheduled reconnect re-creates it with the others.
+    }
+
     /// <summary>With no watch left on it, the stream is ended politely (its cancels go out first).</summary>
     private void CloseIfIdle()
     {
@@ -207,7 +253,7 @@ internal sealed class WatchHub : IAsyncDisposable
         _session = session;
         _options.Log?.Invoke($"watch stream #{session.Id} opening on {endpoint.Address} (require-leader={_requireLeader}, {_watchers.Count} watches)");
         session.Start(Post);
-        foreach (var watcher in _watchers)
+        foreach (var watcher in _watchers.Where(w => !w.Suspended))
         {
             SendCreate(session, watcher);
         }
@@ -250,18 +296,26 @@ internal sealed class WatchHub : IAsyncDisposable
             // ahead of pending events, so it never moves a cursor); other ids are leftovers of cancels.
             return;
         }
+        // A removed watcher keeps its id until the cancel reply; a suspended or re-created one has a new id (or -1).
+        var current = watcher.WatchId == response.WatchId;
         if (response.Canceled)
         {
             session.ById.Remove(response.WatchId);
-            if (!watcher.Removed)
+            if (current && !watcher.Removed)
             {
                 OnServerCancel(session, watcher, response);
             }
             CloseIfIdle();
             return;
         }
-        if (watcher.Removed)
+        if (!current || watcher.Removed)
         {
+            return;
+        }
+        if (watcher.IsFull)
+        {
+            // Nothing of this response is accepted, so the cursor still points at the first event not delivered.
+            Suspend(session, watcher);
             return;
         }
         if (response.Fragment)
@@ -522,6 +576,8 @@ internal sealed class WatchHub : IAsyncDisposable
         public sealed record Add(Watcher Watcher) : Command;
 
         public sealed record Remove(Watcher Watcher) : Command;
+
+        public sealed record Resume(Watcher Watcher) : Command;
 
         public sealed record Response(WatchSession Session, WatchResponse Message) : Command;
 

@@ -12,6 +12,9 @@ public enum Fault
 
     /// <summary>SIGSTOP it for a few seconds, then SIGCONT.</summary>
     Pause,
+
+    /// <summary>Cut it from its peers (it keeps running and serving its clients) for a few seconds, then heal.</summary>
+    Partition,
 }
 
 public enum VictimRole
@@ -22,9 +25,13 @@ public enum VictimRole
 
 /// <summary>
 /// The watch-failover experiment: a writer at a steady rate on a surviving member, watchers pinned
-/// to the victim (with and without require-leader, from an explicit revision and from "now"),
+/// to each member (with and without require-leader, from an explicit revision and from "now"),
 /// a fault on the victim mid-run, then every watcher's delivered events are compared with the
 /// committed history read back from a survivor, and the delivery gap after the fault is measured.
+/// <para>Kill and pause: every watcher of the victim must move to a survivor. Partition: the
+/// require-leader watchers of the victim must leave it ("etcdserver: no leader") and move; the
+/// others may stay on the cut-off member and catch up after the heal, or move if their stream goes
+/// silent past its bound. Either way every watcher delivers the committed history exactly.</para>
 /// </summary>
 public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper output)
 {
@@ -32,12 +39,24 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
 
     public async Task RunAsync(Fault fault, VictimRole role)
     {
-        var duration = Soak ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(10);
+        var duration = Soak ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(fault == Fault.Partition ? 12 : 8);
         var faultAt = TimeSpan.FromSeconds(3);
-        var pauseFor = TimeSpan.FromSeconds(4);
+        // A cut-off member notices it has no leader only after a few election timeouts (etcd's
+        // require-leader monitor: 3 checks), so a partition lasts longer than a pause.
+        var pauseFor = TimeSpan.FromSeconds(fault == Fault.Partition ? 7 : 4);
         var log = new ConcurrentQueue<string>();
         var clock = Stopwatch.StartNew();
-        void Log(string line) => log.Enqueue($"{clock.Elapsed.TotalMilliseconds,8:F0} ms  {line}");
+        var detectedAt = TimeSpan.Zero; // when the victim's first watch stream broke (the fault became visible to the client)
+        string victimEndpoint = "";
+        void Log(string line)
+        {
+            var now = clock.Elapsed;
+            if (detectedAt == TimeSpan.Zero && victimEndpoint.Length > 0 && line.Contains(" on " + victimEndpoint + " broke", StringComparison.Ordinal))
+            {
+                detectedAt = now;
+            }
+            log.Enqueue($"{now.TotalMilliseconds,8:F0} ms  {line}");
+        }
 
         // Who leads now?
         var statuses = new List<Etcdserverpb.StatusResponse>();
@@ -52,7 +71,7 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
         Assert.True(leader >= 0, "no member reports itself leader");
         var victim = role == VictimRole.Leader ? leader : (leader + 1) % 3;
         var survivors = Enumerable.Range(0, 3).Where(i => i != victim).ToList();
-        var victimEndpoint = cluster.Endpoints[victim] + "/";
+        victimEndpoint = cluster.Endpoints[victim] + "/";
         output.WriteLine($"{cluster.Name}: leader is member {leader + 1}; fault {fault} on member {victim + 1} ({role}) at {victimEndpoint}");
 
         EtcdClientOptions Options(IEnumerable<int> order) => new()
@@ -66,7 +85,9 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
             WatchMaxBackoff = TimeSpan.FromMilliseconds(500),
             Log = Log,
         };
-        await using var watchClient = new EtcdClient(Options(new[] { victim }.Concat(survivors)));
+        // One watch client pinned to each member (the victim first), each falling back on the others.
+        var watchClients = Enumerable.Range(0, 3).Select(m => new EtcdClient(Options(Enumerable.Range(0, 3).Select(i => (m + i) % 3)))).ToList();
+        await using var disposeWatchClients = new AsyncDisposables(watchClients);
         await using var writerClient = new EtcdClient(Options(survivors.Append(victim)));
         var prefix = $"fo-{Guid.NewGuid():N}"[..11] + "/";
         var start = (await writerClient.PutAsync(prefix + "start", "0")).Header.Revision;
@@ -79,9 +100,10 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
             ("now", new WatchOptions { CreatedNotify = true }),
             ("now+leader+fragment", new WatchOptions { CreatedNotify = true, RequireLeader = true, Fragment = true }),
         };
-        var watchers = specs.Select(s => new WatcherRun(s.Name, s.Options, watchClient, prefix, clock, stopWatchers.Token)).ToList();
+        var watchers = Enumerable.Range(0, 3).SelectMany(m => specs.Select(s =>
+            new WatcherRun($"m{m + 1}{(m == victim ? "*" : "")} {s.Name}", m == victim, s.Options, watchClients[m], prefix, clock, stopWatchers.Token))).ToList();
         await Task.WhenAll(watchers.Select(w => w.Created)).WaitAsync(TimeSpan.FromSeconds(15));
-        Assert.All(watchers, w => Assert.Equal(victimEndpoint, w.CreatedEndpoint));
+        Assert.All(watchers.Where(w => w.OnVictim), w => Assert.Equal(victimEndpoint, w.CreatedEndpoint));
 
         // Writer: puts, deletes and 3-key transactions at ~200 ops/s on the survivors.
         var writeFailures = 0;
@@ -143,6 +165,14 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
                 cluster.Kill(victim);
                 Log($"kill -9 member {victim + 1}");
             }
+            else if (fault == Fault.Partition)
+            {
+                cluster.Isolate(victim);
+                Log($"member {victim + 1} cut from its peers");
+                await Task.Delay(pauseFor);
+                cluster.Heal();
+                Log($"member {victim + 1} healed");
+            }
             else
             {
                 cluster.Pause(victim);
@@ -193,7 +223,9 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
             // had already sent count as before). Also the longest silence between deliveries after the fault.
             var after = w.Deliveries.FirstOrDefault(d => d.At >= faultTime && d.Endpoint != victimEndpoint);
             var gap = after.Endpoint == null ? double.NaN : (after.At - faultTime).TotalMilliseconds;
+            var gapAfterDetection = after.Endpoint == null || !w.OnVictim || detectedAt == TimeSpan.Zero ? double.NaN : (after.At - detectedAt).TotalMilliseconds;
             var moved = after.Endpoint != null;
+            var mustMove = w.OnVictim && (fault != Fault.Partition || w.Options.RequireLeader);
             var times = new[] { faultTime }.Concat(w.Deliveries.Where(d => d.At >= faultTime).Select(d => d.At)).ToList();
             var silence = times.Zip(times.Skip(1), (a, b) => (b - a).TotalMilliseconds).DefaultIfEmpty(double.NaN).Max();
             // Watch lag: delivery time minus the writer's acknowledgement, worst case among revisions
@@ -202,19 +234,29 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
             var lag = w.Deliveries.Where(d => d.At >= faultTime)
                 .SelectMany(d => d.Revisions.Where(r => acked.TryGetValue(r, out var at) && at >= faultTime).Select(r => (d.At - acked[r]).TotalMilliseconds))
                 .DefaultIfEmpty(double.NaN).Max();
-            output.WriteLine($"watcher {w.Name,-20} delivered {w.Events.Count,5} events (expected {expected.Count}), gap after fault {gap,6:F0} ms " +
-                $"(longest silence after fault {silence:F0} ms, worst lag behind the writer's ack after fault {lag:F0} ms), resumed on {after.Endpoint ?? "-"}, error: {w.Error?.Message ?? "none"}");
+            output.WriteLine($"watcher {w.Name,-24} delivered {w.Events.Count,5} events (expected {expected.Count}), gap after fault {gap,6:F0} ms, after detection {gapAfterDetection,5:F0} ms " +
+                $"(longest silence after fault {silence:F0} ms, worst lag behind the writer's ack after fault {lag:F0} ms), first delivery from a survivor: {after.Endpoint ?? "-"}, error: {w.Error?.Message ?? "none"}");
             if (w.Error != null)
             {
                 failures.Add($"{w.Name}: ended with {w.Error}");
             }
             failures.AddRange(problems.Select(p => $"{w.Name}: {p}"));
-            if (!moved)
+            if (mustMove && !moved)
             {
                 failures.Add($"{w.Name}: never delivered from a survivor after the fault");
             }
         }
-        output.WriteLine($"watch streams opened: {watchClient.WatchStreamsOpened}");
+        output.WriteLine($"fault at {faultTime.TotalMilliseconds:F0} ms, first break of a watch stream on the victim at {detectedAt.TotalMilliseconds:F0} ms");
+        output.WriteLine($"watch streams opened: {string.Join(", ", watchClients.Select((c, i) => $"m{i + 1}: {c.WatchStreamsOpened}"))}");
+        if (fault == Fault.Partition)
+        {
+            // The victim's require-leader stream must have been ended by the member itself, not by a client probe.
+            var noLeader = log.Any(l => l.Contains(victimEndpoint, StringComparison.Ordinal) && l.Contains("etcdserver: no leader", StringComparison.Ordinal));
+            if (!noLeader)
+            {
+                failures.Add($"the cut-off member {victimEndpoint} never ended a require-leader stream with \"etcdserver: no leader\"");
+            }
+        }
         output.WriteLine("client log:");
         foreach (var line in log.Where(l => !l.Contains("write ", StringComparison.Ordinal)).Take(60))
         {
@@ -240,9 +282,10 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
     {
         private readonly TaskCompletionSource _created = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public WatcherRun(string name, WatchOptions options, EtcdClient client, string prefix, Stopwatch clock, CancellationToken stop)
+        public WatcherRun(string name, bool onVictim, WatchOptions options, EtcdClient client, string prefix, Stopwatch clock, CancellationToken stop)
         {
             Name = name;
+            OnVictim = onVictim;
             Options = options;
             FloorRevision = options.StartRevision > 0 ? options.StartRevision - 1 : long.MaxValue;
             Completion = Task.Run(async () =>
@@ -283,6 +326,9 @@ public sealed class FailoverScenario(TestCluster cluster, ITestOutputHelper outp
         }
 
         public string Name { get; }
+
+        /// <summary>Pinned to the member the fault hits.</summary>
+        public bool OnVictim { get; }
 
         public WatchOptions Options { get; }
 

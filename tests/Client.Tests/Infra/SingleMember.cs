@@ -18,6 +18,9 @@ public abstract class SingleMember : IAsyncLifetime
 
     public string Endpoint { get; private set; } = "";
 
+    /// <summary>The server's OS pid (0 before start).</summary>
+    public int Pid => _process?.Id ?? 0;
+
     public string DataDir { get; private set; } = "";
 
     public abstract string Name { get; }

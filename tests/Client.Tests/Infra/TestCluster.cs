@@ -19,6 +19,15 @@ public abstract class TestCluster : IAsyncDisposable
 
     public void Resume(int index) => ChildProcesses.Signal(Pid(index), "CONT");
 
+    /// <summary>True when <see cref="Isolate"/> works (the peer links go through a proxy the test controls).</summary>
+    public virtual bool CanPartition => false;
+
+    /// <summary>Cuts member <paramref name="index"/> from its peers (the process keeps running and serving clients).</summary>
+    public virtual void Isolate(int index) => throw new NotSupportedException($"{Name} was started without a peer proxy");
+
+    /// <summary>Undoes <see cref="Isolate"/>.</summary>
+    public virtual void Heal() => throw new NotSupportedException($"{Name} was started without a peer proxy");
+
     /// <summary>Starts member <paramref name="index"/> again on its data dir after a kill.</summary>
     public abstract void Restart(int index);
 

@@ -118,7 +118,8 @@ internal sealed class Lessor
             if (!_leases.TryGetValue(request.ID, out var lease))
                 return new LeaseTimeToLiveResponse { ID = request.ID, TTL = -1 };
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), lease.ExpiresAtTicks);
-            remaining = Math.Max(0, (long)Math.Ceiling(left.TotalSeconds)); // left = expiry - now
+            // left = expiry - now; etcd truncates (int64(l.Remaining().Seconds())), so a fresh 60 s lease shows 59.
+            remaining = Math.Max(0, (long)left.TotalSeconds);
             granted = lease.Ttl;
         }
 

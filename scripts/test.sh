@@ -27,6 +27,7 @@ projects=(
   tests/Watch.Tests
   tests/Api.Tests
   tests/Client.Tests
+  tests/Node.Tests
   tests/integration
   tests/jepsen-lite/Tests
 )

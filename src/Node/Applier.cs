@@ -1,4 +1,5 @@
 using Cairn.Mvcc;
+using Cairn.Node.Auth;
 using Cairn.Node.Replication;
 using Cairn.Protocol;
 using Cairn.Raft;
@@ -13,7 +14,7 @@ namespace Cairn.Node;
 /// every member runs it on the same entries and so reaches the same state. Store writes flow
 /// through the store's observer, which notifies watchers, before the waiting caller is answered.
 /// </summary>
-internal sealed class Applier(KvStore store, Lessor lessor, ClusterMembers members, ulong memberId, ApplyWaiters waiters) : IStateMachine
+internal sealed class Applier(KvStore store, Lessor lessor, ClusterMembers members, ulong memberId, ApplyWaiters waiters, AuthStore auth) : IStateMachine
 {
     /// <inheritdoc />
     public ulong AppliedIndex { get; private set; }
@@ -66,19 +67,24 @@ internal sealed class Applier(KvStore store, Lessor lessor, ClusterMembers membe
     }
 
     /// <inheritdoc />
-    public byte[] TakeSnapshot() => StateSnapshot.Write(AppliedIndex, members, lessor, store);
+    public byte[] TakeSnapshot() => StateSnapshot.Write(AppliedIndex, members, lessor, store, auth);
 
     /// <inheritdoc />
     public void RestoreSnapshot(ulong index, ReadOnlyMemory<byte> data)
     {
         if (!data.IsEmpty)
-            StateSnapshot.Read(data, members, lessor, store);
+            StateSnapshot.Read(data, members, lessor, store, auth);
         AppliedIndex = index;
         MembershipChanged?.Invoke();
     }
 
     private IMessage Execute(InternalRequest request)
     {
+        // Permissions are checked here, with the author stamped on the entry, so that every
+        // member decides alike and a change of the auth store before this entry counts.
+        AuthApply.Check(auth, store, request);
+        if (AuthApply.Execute(auth, store, request, AppliedIndex) is { } authResponse)
+            return authResponse;
         switch (request.RequestCase)
         {
             case InternalRequest.RequestOneofCase.Put: return store.Put(request.Put);

@@ -13,6 +13,8 @@ public sealed partial class Member
     public async Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken cancellationToken)
     {
         Cairn.Mvcc.RequestValidation.CheckRange(request);
+        var author = await AuthorAsync(cancellationToken).ConfigureAwait(false);
+        Auth.CheckRange(author, request.Key, request.RangeEnd);
         if (!request.Serializable)
             await Consensus.WaitForLinearizableReadAsync(cancellationToken).ConfigureAwait(false);
         var response = Store.Range(request);
@@ -43,6 +45,7 @@ public sealed partial class Member
         Cairn.Mvcc.RequestValidation.CheckTxn(request, Config.MaxTxnOps);
         if (IsReadOnly(request))
         {
+            Cairn.Node.Auth.AuthApply.CheckTxn(Auth, await AuthorAsync(cancellationToken).ConfigureAwait(false), request);
             await Consensus.WaitForLinearizableReadAsync(cancellationToken).ConfigureAwait(false);
             var response = Store.Txn(request);
             StampHeader(response);

@@ -28,7 +28,8 @@ public sealed partial class Member : IAsyncDisposable
         Consensus = consensus;
         MemberId = memberId;
         ClusterId = clusterId;
-        _applier = new Applier(store, lessor, members, memberId, _waiters);
+        Auth = new Auth.AuthStore();
+        _applier = new Applier(store, lessor, members, memberId, _waiters, Auth);
     }
 
     /// <summary>The configuration the member started with.</summary>
@@ -76,6 +77,7 @@ public sealed partial class Member : IAsyncDisposable
     /// </summary>
     public async Task<T> ProposeAsync<T>(InternalRequest request, CancellationToken cancellationToken) where T : class, IMessage
     {
+        await StampAuthorAsync(request, cancellationToken).ConfigureAwait(false);
         var (id, applied) = _waiters.Register();
         request.Id = id;
         request.MemberId = MemberId;

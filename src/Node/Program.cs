@@ -114,6 +114,7 @@ WatchService.Map(registry, member, watchable);
 LeaseService.Map(registry, member);
 MaintenanceService.Map(registry, member);
 ClusterService.Map(registry, member);
+AuthService.Map(registry, member);
 // Client requests wait until this member's attributes are in the replicated member list (etcd's
 // ReadyNotify before serving clients); a restarted member passes at once after replaying its log.
 var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;

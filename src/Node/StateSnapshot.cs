@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using Cairn.Mvcc;
+using Cairn.Node.Auth;
+using Cairnpb;
+using Google.Protobuf;
 using Etcdserverpb;
 
 namespace Cairn.Node;
@@ -7,15 +10,17 @@ namespace Cairn.Node;
 /// <summary>
 /// The member's replicated state as one byte string — what a Raft snapshot carries:
 /// <code>
-/// "CAIRNST1" | applied index u64 | members: len i32 + MemberListResponse | leases: count i32 + (id i64, ttl i64)* | MVCC snapshot (to the end)
+/// "CAIRNST2" | applied index u64 | members: len i32 + MemberListResponse | leases: count i32 + (id i64, ttl i64)* | auth: len i32 + AuthSnapshot | MVCC snapshot (to the end)
 /// </code>
+/// "CAIRNST1" snapshots (before auth) have no auth part and are still read, with an empty auth store.
 /// Big-endian. The MVCC part has its own checksum; the snapshot file around all of it has another.
 /// </summary>
 internal static class StateSnapshot
 {
-    private static ReadOnlySpan<byte> Magic => "CAIRNST1"u8;
+    private static ReadOnlySpan<byte> Magic => "CAIRNST2"u8;
+    private static ReadOnlySpan<byte> MagicWithoutAuth => "CAIRNST1"u8;
 
-    public static byte[] Write(ulong applied, ClusterMembers members, Lessor lessor, KvStore store)
+    public static byte[] Write(ulong applied, ClusterMembers members, Lessor lessor, KvStore store, AuthStore auth)
     {
         using var output = new MemoryStream();
         Span<byte> buffer = stackalloc byte[16];
@@ -36,16 +41,21 @@ internal static class StateSnapshot
             output.Write(buffer);
         }
 
+        var authState = auth.Snapshot().ToByteArray();
+        BinaryPrimitives.WriteInt32BigEndian(buffer, authState.Length);
+        output.Write(buffer[..4]);
+        output.Write(authState);
         store.WriteSnapshot(output);
         return output.ToArray();
     }
 
-    /// <summary>Restores members, leases and the store; returns the applied index the state reflects.</summary>
-    public static ulong Read(ReadOnlyMemory<byte> data, ClusterMembers members, Lessor lessor, KvStore store)
+    /// <summary>Restores members, leases, auth and the store; returns the applied index the state reflects.</summary>
+    public static ulong Read(ReadOnlyMemory<byte> data, ClusterMembers members, Lessor lessor, KvStore store, AuthStore auth)
     {
         var span = data.Span;
-        if (span.Length < 24 || !span[..8].SequenceEqual(Magic))
+        if (span.Length < 24 || !(span[..8].SequenceEqual(Magic) || span[..8].SequenceEqual(MagicWithoutAuth)))
             throw new InvalidDataException("not a Cairn state snapshot");
+        var hasAuth = span[..8].SequenceEqual(Magic);
         var applied = BinaryPrimitives.ReadUInt64BigEndian(span[8..]);
         var listLength = BinaryPrimitives.ReadInt32BigEndian(span[16..]);
         var offset = 20;
@@ -60,12 +70,23 @@ internal static class StateSnapshot
         var leases = new List<(long, long)>(count);
         for (var i = 0; i < count; i++, offset += 16)
             leases.Add((BinaryPrimitives.ReadInt64BigEndian(span[offset..]), BinaryPrimitives.ReadInt64BigEndian(span[(offset + 8)..])));
+        var authState = new AuthSnapshot();
+        if (hasAuth)
+        {
+            var authLength = offset + 4 <= span.Length ? BinaryPrimitives.ReadInt32BigEndian(span[offset..]) : -1;
+            offset += 4;
+            if (authLength < 0 || offset + authLength > span.Length)
+                throw new InvalidDataException("state snapshot: auth state out of bounds");
+            authState = AuthSnapshot.Parser.ParseFrom(span.Slice(offset, authLength));
+            offset += authLength;
+        }
 
         // Parse the store first: if it is corrupt, nothing has changed yet.
         using var kv = new MemoryStream(data[offset..].ToArray(), writable: false);
         store.Restore(kv);
         members.Restore(list);
         lessor.Restore(leases);
+        auth.Restore(authState);
         return applied;
     }
 }

@@ -164,6 +164,13 @@ public sealed class WatchStream
         if (creq.ProgressNotify) flags |= WatchFlags.ProgressNotify;
         if (creq.Fragment) flags |= WatchFlags.Fragment;
 
+        if (_opt.Authorize is not null && await _opt.Authorize(creq, ct).ConfigureAwait(false) is { } refusal)
+        {
+            await _ctrlSlots.WaitAsync(ct).ConfigureAwait(false);
+            EnqueueControl(new WatchResponse { Header = Header(_store.CurrentRevision), WatchId = creq.WatchId, Created = true, Canceled = true, CancelReason = refusal });
+            return;
+        }
+
         long start = creq.StartRevision;
         if (start == 0 && _opt.Barrier is not null) await _opt.Barrier(ct).ConfigureAwait(false);
         await _ctrlSlots.WaitAsync(ct).ConfigureAwait(false);

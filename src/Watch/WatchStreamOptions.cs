@@ -34,6 +34,13 @@ public sealed class WatchStreamOptions
     /// </summary>
     public Func<CancellationToken, ValueTask>? Barrier { get; init; }
 
+    /// <summary>
+    /// Asked before each watch is created: null lets it be created, a text refuses it with a
+    /// canceled response carrying that reason (the member checks read permission on the key range
+    /// here, as etcd's isWatchPermitted does). Null: every watch is allowed.
+    /// </summary>
+    public Func<WatchCreateRequest, CancellationToken, ValueTask<string?>>? Authorize { get; init; }
+
     /// <summary>Responses (event batches) that may wait for the client before watchers become victims (etcd: 128).</summary>
     public int SendBufferSize { get; init; } = 128;
 

@@ -1,4 +1,5 @@
 using Cairn.Grpc;
+using Cairn.Node.Auth;
 using Etcdserverpb;
 using Google.Protobuf;
 using static Cairn.Node.Services.ServiceRegistration;
@@ -14,15 +15,21 @@ internal static class MaintenanceService
     public static void Map(GrpcServiceRegistry registry, Member member)
     {
         Unary<StatusRequest, StatusResponse>(registry, member, "/etcdserverpb.Maintenance/Status", StatusRequest.Parser, _ => member.Status());
-        Unary<HashKVRequest, HashKVResponse>(registry, member, "/etcdserverpb.Maintenance/HashKV", HashKVRequest.Parser, member.HashKV);
-        Unary<HashRequest, HashResponse>(registry, member, "/etcdserverpb.Maintenance/Hash", HashRequest.Parser, _ => member.Hash());
+        // Hash, HashKV, Defragment, MoveLeader and Snapshot are for root only when auth is enabled (etcd 3.4).
+        Unary<HashKVRequest, HashKVResponse>(registry, member, "/etcdserverpb.Maintenance/HashKV", HashKVRequest.Parser,
+            async (request, ct) => { await member.CheckAdminAsync(ct).ConfigureAwait(false); return member.HashKV(request); });
+        Unary<HashRequest, HashResponse>(registry, member, "/etcdserverpb.Maintenance/Hash", HashRequest.Parser,
+            async (_, ct) => { await member.CheckAdminAsync(ct).ConfigureAwait(false); return member.Hash(); });
         Unary<AlarmRequest, AlarmResponse>(registry, member, "/etcdserverpb.Maintenance/Alarm", AlarmRequest.Parser, member.Alarm);
         Unary<DefragmentRequest, DefragmentResponse>(registry, member, "/etcdserverpb.Maintenance/Defragment", DefragmentRequest.Parser,
-            _ => new DefragmentResponse { Header = member.Header(member.Store.Revision) });
-        Unary<MoveLeaderRequest, MoveLeaderResponse>(registry, member, "/etcdserverpb.Maintenance/MoveLeader", MoveLeaderRequest.Parser, member.MoveLeaderAsync);
+            async (_, ct) => { await member.CheckAdminAsync(ct).ConfigureAwait(false); return new DefragmentResponse { Header = member.Header(member.Store.Revision) }; });
+        Unary<MoveLeaderRequest, MoveLeaderResponse>(registry, member, "/etcdserverpb.Maintenance/MoveLeader", MoveLeaderRequest.Parser,
+            async (request, ct) => { await member.CheckAdminAsync(ct).ConfigureAwait(false); return await member.MoveLeaderAsync(request, ct).ConfigureAwait(false); });
         registry.AddServerStreaming<SnapshotRequest, SnapshotResponse>("/etcdserverpb.Maintenance/Snapshot", SnapshotRequest.Parser,
             async (_, writer, context) =>
             {
+                CallToken.Set(context.GetHeader(CallToken.MetadataKey));
+                await member.CheckAdminAsync(context.CancellationToken).ConfigureAwait(false);
                 // A consistent point-in-time copy: the store serialises one revision.
                 var revision = member.Store.Revision;
                 ReadOnlyMemory<byte> bytes = BackupFile.Write(member.Store);

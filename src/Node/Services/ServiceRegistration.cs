@@ -1,11 +1,13 @@
 using Cairn.Grpc;
+using Cairn.Node.Auth;
 using Google.Protobuf;
 
 namespace Cairn.Node.Services;
 
 /// <summary>
 /// Registers a unary etcd method with the checks every etcd method shares: WithRequireLeader
-/// (metadata <c>hasleader: true</c> on a member without a leader → Unavailable "etcdserver: no leader").
+/// (metadata <c>hasleader: true</c> on a member without a leader → Unavailable "etcdserver: no leader"),
+/// and the caller's auth token (metadata <c>token</c>) made known to the member for the call.
 /// </summary>
 internal static class ServiceRegistration
 {
@@ -23,6 +25,7 @@ internal static class ServiceRegistration
         {
             LearnerGuard.CheckRequest(member, request);
             member.CheckRequireLeader(context.GetHeader(RequireLeaderKey));
+            CallToken.Set(context.GetHeader(CallToken.MetadataKey));
             return await handler(request, context.CancellationToken).ConfigureAwait(false);
         });
     }

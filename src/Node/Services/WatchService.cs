@@ -1,4 +1,5 @@
 using Cairn.Grpc;
+using Cairn.Node.Auth;
 using Cairn.Protocol;
 using Cairn.Watch;
 using Etcdserverpb;
@@ -21,12 +22,14 @@ internal static class WatchService
             {
                 var requireLeader = context.GetHeader(RequireLeaderKey);
                 member.CheckRequireLeader(requireLeader);
+                CallToken.Set(context.GetHeader(CallToken.MetadataKey));
                 var stream = new WatchStream(watchable, new WatchStreamOptions
                 {
                     HeaderFactory = () => member.Header(member.Store.Revision),
                     ProgressNotifyInterval = member.Config.WatchProgressNotifyInterval,
                     MaxRequestBytes = member.Config.MaxRequestBytes,
                     Barrier = member.WatchBarrierAsync,
+                    Authorize = member.AuthorizeWatchAsync,
                 });
                 var requiresLeader = requireLeader is not null && requireLeader.Equals("true", StringComparison.OrdinalIgnoreCase);
                 using var lostLeader = requiresLeader

@@ -1,3 +1,4 @@
+using Cairn.Node.Auth;
 using Cairn.Mvcc;
 using Cairn.Node.Replication;
 using Cairn.Raft;
@@ -87,7 +88,7 @@ internal static class SnapshotRestore
         }));
         var state = new ConfState(memberIds.Values);
         var bootstrap = Snapshot.Bootstrap(state);
-        var data = StateSnapshot.Write(bootstrap.Metadata.Index, members, new Lessor(1), store);
+        var data = StateSnapshot.Write(bootstrap.Metadata.Index, members, new Lessor(1), store, new AuthStore());
         var clusterId = MemberIdentity.ClusterId(memberIds.Values);
 
         // Written under a temporary name and renamed at the end, so a failed restore leaves no

@@ -115,27 +115,9 @@ LeaseService.Map(registry, member);
 MaintenanceService.Map(registry, member);
 ClusterService.Map(registry, member);
 AuthService.Map(registry, member);
-// Client requests wait until this member's attributes are in the replicated member list (etcd's
-// ReadyNotify before serving clients); a restarted member passes at once after replaying its log.
-var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-app.Use(async (context, next) =>
-{
-    if (!member.Published.IsCompleted)
-    {
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-        try
-        {
-            await member.Published.WaitAsync(waiting.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            context.Abort();
-            return;
-        }
-    }
-
-    await next(context).ConfigureAwait(false);
-});
+// Client requests wait until this member is published (etcd's ReadyNotify), then learners refuse
+// what etcd's learners refuse.
+app.Use(PublishedGate.Middleware(member, app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
 app.Use(LearnerGuard.Middleware(member, registry));
 app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = config.MaxRequestBytes + 512 * 1024 });
 

@@ -1,5 +1,6 @@
 using Cairn.Mvcc;
 using Cairn.Protocol;
+using Cairn.Raft.Diagnostics;
 using Cairnpb;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -77,6 +78,7 @@ public sealed partial class Member : IAsyncDisposable
     public async Task<T> ProposeAsync<T>(InternalRequest request, CancellationToken cancellationToken) where T : class, IMessage
     {
         var (id, applied) = _waiters.Register();
+        LatencyTrace.Mark(TraceStage.RequestStart, id);
         request.Id = id;
         request.MemberId = MemberId;
         var bytes = request.ToByteArray();
@@ -89,6 +91,7 @@ public sealed partial class Member : IAsyncDisposable
         try
         {
             await Consensus.ProposeAsync(bytes, cancellationToken).ConfigureAwait(false);
+            LatencyTrace.Mark(TraceStage.AcceptedResumed, id);
         }
         catch (Exception e)
         {
@@ -109,6 +112,7 @@ public sealed partial class Member : IAsyncDisposable
             _waiters.Cancel(id, EtcdErrors.Timeout());
             throw EtcdErrors.Timeout();
         }
+        LatencyTrace.Mark(TraceStage.WaiterResumed, id);
         StampHeader(response);
         return (T)response;
     }

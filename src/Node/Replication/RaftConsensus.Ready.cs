@@ -1,4 +1,5 @@
 using Cairn.Raft;
+using Cairn.Raft.Diagnostics;
 
 
 namespace Cairn.Node.Replication;
@@ -26,6 +27,8 @@ public sealed partial class RaftConsensus
             _wal.Append(ready.HardState, ready.Entries is Entry[] array ? array : [.. ready.Entries]);
             if (ready.MustSync)
                 _wal.Sync();
+            if (LatencyTrace.Enabled && ready.Entries.Count > 0)
+                LatencyTrace.Mark(TraceStage.Synced, ready.Entries[^1].Index);
         }
 
         _storage.Append(ready.Entries);
@@ -52,7 +55,11 @@ public sealed partial class RaftConsensus
             if (entry.Type == EntryType.ConfChange)
                 ApplyConfChange(entry);
             else
+            {
+                LatencyTrace.Mark(TraceStage.Committed, entry.Index);
                 _machine.Apply(entry.Index, entry.Data);
+                LatencyTrace.Mark(TraceStage.Applied, entry.Index);
+            }
         }
 
         foreach (var read in ready.ReadStates)
@@ -84,6 +91,8 @@ public sealed partial class RaftConsensus
 
     private void Send(IReadOnlyList<Message> messages)
     {
+        if (LatencyTrace.Enabled)
+            TraceMessages(messages);
         foreach (var message in messages)
         {
             if (message.Type == MessageType.Snapshot && message.Snapshot is { } snapshot)

@@ -334,6 +334,7 @@ internal sealed class PeerSender
             }
 
             written = true;
+            Diagnostics.LatencyTrace.Mark(Diagnostics.TraceStage.FrameWritten, 0, Id);
         }
         finally
         {

@@ -8,6 +8,10 @@ public sealed partial class RaftConsensus
 {
     // The order below is the contract written on Ready: immediate messages, persist (snapshot,
     // entries, hard state; one fsync), messages that promise durability, apply, reads, Advance.
+    // Immediate messages go first only when there is an fsync to overlap with (the leader's parallel
+    // append). Otherwise, typically the leader's Ready that commits a write, nothing is worth
+    // overlapping and applying first answers the waiter before the commit-index updates to
+    // followers are written (Ready allows sending them at any time; per-peer order is unchanged).
     private void ProcessReady(Ready ready)
     {
         if (ready.SoftState is { } soft)
@@ -18,7 +22,9 @@ public sealed partial class RaftConsensus
                 ConsensusLog.LeaderChanged(_logger, soft.Leader, _node.Term, soft.Role.ToString());
         }
 
-        Send(ready.Messages);
+        var sendFirst = ready.MustSync || ready.Snapshot is not null;
+        if (sendFirst)
+            Send(ready.Messages);
 
         if (ready.Snapshot is { } snapshot)
             PersistSnapshot(snapshot);
@@ -39,7 +45,8 @@ public sealed partial class RaftConsensus
             Volatile.Write(ref _commit, hard.Commit);
         }
 
-        Send(ready.MessagesAfterPersist);
+        if (sendFirst)
+            Send(ready.MessagesAfterPersist);
 
         if (ready.Snapshot is { } restored)
         {
@@ -60,6 +67,12 @@ public sealed partial class RaftConsensus
                 _machine.Apply(entry.Index, entry.Data);
                 LatencyTrace.Mark(TraceStage.Applied, entry.Index);
             }
+        }
+
+        if (!sendFirst)
+        {
+            Send(ready.Messages);
+            Send(ready.MessagesAfterPersist);
         }
 
         foreach (var read in ready.ReadStates)

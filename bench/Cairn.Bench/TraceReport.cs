@@ -61,6 +61,7 @@ internal static class TraceReport
         var leaderSyncToAckStep = new List<double>();
         var acceptedHop = new List<double>();
         var totals = new List<double>();
+        var withoutDisk = new List<double>();
         var used = 0;
         var skipped = 0;
         foreach (var index in leader.Keyed(LoopPickup).Select(e => e.Key))
@@ -76,6 +77,7 @@ internal static class TraceReport
             for (var i = 0; i < steps.Length; i++)
                 steps[i].Add(Ms(chain.Points[i + 1] - chain.Points[i], frequency));
             totals.Add(Ms(chain.Points[^1] - chain.Points[0], frequency));
+            withoutDisk.Add(Ms(chain.Points[^1] - chain.Points[0] - (chain.Points[8] - chain.Points[7]), frequency));
             leaderSync.Add(Ms(chain.LeaderSynced - chain.Points[2], frequency));
             leaderSyncToAckStep.Add(Ms(chain.Points[12] - chain.LeaderSynced, frequency));
             acceptedHop.Add(Ms(chain.AcceptedResumed - chain.Points[2], frequency));
@@ -88,6 +90,7 @@ internal static class TraceReport
         for (var i = 0; i < steps.Length; i++)
             Row(Steps[i], steps[i]);
         Row("**total (client send -> response)**", totals);
+        Row("total less the follower's WAL append + fsync", withoutDisk);
         Row("(parallel) leader loop: propose -> own WAL fsync done", leaderSync);
         Row("(parallel) leader fsync done -> ack stepped", leaderSyncToAckStep);
         Row("(parallel) leader loop picked up -> proposer resumed on accept", acceptedHop);

@@ -8,10 +8,13 @@ public sealed partial class RaftConsensus
 {
     // The order below is the contract written on Ready: immediate messages, persist (snapshot,
     // entries, hard state; one fsync), messages that promise durability, apply, reads, Advance.
-    // Immediate messages go first only when there is an fsync to overlap with (the leader's parallel
-    // append). Otherwise, typically the leader's Ready that commits a write, nothing is worth
-    // overlapping and applying first answers the waiter before the commit-index updates to
-    // followers are written (Ready allows sending them at any time; per-peer order is unchanged).
+    // Immediate messages go first when there is an fsync to overlap with (the leader's parallel
+    // append) or much to apply (followers wait for the commit index to answer their own clients).
+    // Otherwise, typically the leader's Ready that commits one write, applying first answers the
+    // waiter before the commit-index updates to followers are written (Ready allows sending them
+    // at any time; per-peer order is unchanged).
+    private const int ApplyBeforeSendLimit = 4;
+
     private void ProcessReady(Ready ready)
     {
         if (ready.SoftState is { } soft)
@@ -22,7 +25,7 @@ public sealed partial class RaftConsensus
                 ConsensusLog.LeaderChanged(_logger, soft.Leader, _node.Term, soft.Role.ToString());
         }
 
-        var sendFirst = ready.MustSync || ready.Snapshot is not null;
+        var sendFirst = ready.MustSync || ready.Snapshot is not null || ready.CommittedEntries.Count > ApplyBeforeSendLimit;
         if (sendFirst)
             Send(ready.Messages);
 
@@ -106,6 +109,11 @@ public sealed partial class RaftConsensus
     {
         if (LatencyTrace.Enabled)
             TraceMessages(messages);
+
+        // Writing on this thread saves a hand-off to the sender task when the loop would idle
+        // anyway; with more input waiting (many clients), the sender's thread writes in parallel
+        // (measured: inline sends under 64 concurrent puts raised their median latency).
+        var inline = _inbox.Reader.Count == 0;
         foreach (var message in messages)
         {
             if (message.Type == MessageType.Snapshot && message.Snapshot is { } snapshot)
@@ -114,7 +122,7 @@ public sealed partial class RaftConsensus
                 continue;
             }
 
-            _transport.Send(message.To, MessageCodec.Encode(message));
+            _transport.Send(message.To, MessageCodec.Encode(message), inline);
         }
     }
 

@@ -68,7 +68,7 @@ internal sealed class PeerSender
     /// Writes one message at once when the connection is idle (see the remarks on the type), else
     /// copies and queues it; false (and counted) when the queue is full or the sender stopped.
     /// </summary>
-    public bool TryEnqueue(ReadOnlySpan<byte> message)
+    public bool TryEnqueue(ReadOnlySpan<byte> message, bool writeInline = true)
     {
         // Cheap early-out for the common "peer is down and the queue is full" case; re-checked under the lock.
         if (Volatile.Read(ref _queuedBytes) + message.Length > _options.MaxQueuedBytes)
@@ -81,7 +81,7 @@ internal sealed class PeerSender
         CancellationTokenSource? inlineConnection = null;
         lock (_gate)
         {
-            if (!_closed && _pending.Count == 0 && !_writing && _socket is not null && _connection is not null)
+            if (writeInline && !_closed && _pending.Count == 0 && !_writing && _socket is not null && _connection is not null)
             {
                 _writing = true;
                 _sentInline = true;

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd=${1:-start}
 case $cmd in kill|restart) n=$2; dir=${3:-/tmp/cairn-cluster} ;; *) dir=${2:-/tmp/cairn-cluster} ;; esac
-bin=src/Node/bin/Release/net10.0/cairn.dll
+bin=${CAIRN_BIN:-src/Node/bin/Release/net10.0/cairn.dll}  # CAIRN_BIN: another build, for before/after runs
 cluster="c1=http://127.0.0.1:32380,c2=http://127.0.0.1:32480,c3=http://127.0.0.1:32580"
 
 start_member() {
@@ -24,7 +24,7 @@ start_member() {
 case $cmd in
 start)
   mkdir -p "$dir"
-  dotnet build src/Node -c Release -nologo -clp:ErrorsOnly >/dev/null
+  [ -n "${CAIRN_BIN:-}" ] || dotnet build src/Node -c Release -nologo -clp:ErrorsOnly >/dev/null
   for i in 1 2 3; do start_member "$i"; done
   for _ in $(seq 100); do
     if ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:32379,127.0.0.1:32479,127.0.0.1:32579 endpoint health >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Cairn.Bench;
 
@@ -6,11 +7,31 @@ namespace Cairn.Bench;
 internal sealed class Latencies
 {
     private readonly List<long>[] _shards;
+    private readonly List<(long Start, long End)>[]? _spans;
 
-    public Latencies(int shards) => _shards = Enumerable.Range(0, shards).Select(_ => new List<long>(1024)).ToArray();
+    /// <param name="shards">One shard per task adding (no locking).</param>
+    /// <param name="keepSpans">Also keep each operation's start and end (for <see cref="WriteSpans"/>).</param>
+    public Latencies(int shards, bool keepSpans = false)
+    {
+        _shards = Enumerable.Range(0, shards).Select(_ => new List<long>(1024)).ToArray();
+        if (keepSpans)
+            _spans = Enumerable.Range(0, shards).Select(_ => new List<(long, long)>(1024)).ToArray();
+    }
 
-    /// <summary>Records one latency into a shard owned by one task (no locking).</summary>
-    public void Add(int shard, long ticks) => _shards[shard].Add(ticks);
+    /// <summary>Records one operation, from <paramref name="start"/> to <paramref name="end"/> (Stopwatch timestamps), into a shard owned by one task.</summary>
+    public void Add(int shard, long start, long end)
+    {
+        _shards[shard].Add(end - start);
+        _spans?[shard].Add((start, end));
+    }
+
+    /// <summary>Writes <c>client START END</c> per operation, the format <see cref="TraceReport"/> reads.</summary>
+    public void WriteSpans(string path)
+    {
+        var lines = (_spans ?? []).SelectMany(s => s).OrderBy(s => s.Start)
+            .Select(s => string.Create(CultureInfo.InvariantCulture, $"client {s.Start} {s.End}"));
+        File.WriteAllLines(path, lines);
+    }
 
     public Summary Summarise(TimeSpan elapsed)
     {

@@ -1,6 +1,8 @@
 // Cairn's benchmark: the same v3 workloads against any etcd-API cluster.
 //   run    --name NAME --endpoints a,b,c --pids p1,p2,p3 --out FILE.json [--quick]
+//        [--only put-seq-1,put-64,...] [--spans FILE]    (a subset of workloads; put-seq-1's per-op times)
 //   report --out docs/benchmarks.md FILE.json...      (side-by-side table with ratios)
+//   trace DIR                                          (stage medians of put-seq-1 from CAIRN_LATENCY_TRACE files + --spans)
 // scripts/bench.sh starts a real 3-member etcd and a 3-member Cairn and runs both in alternation.
 using System.Text.Json;
 using Cairn.Bench;
@@ -10,12 +12,13 @@ return args.FirstOrDefault() switch
 {
     "run" => await RunAsync(Options(args[1..])),
     "report" => Report.Write(Options(args[1..], positional: true)),
+    "trace" when args.Length == 2 => TraceReport.Print(args[1]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Cairn.Bench run --name N --endpoints a,b,c --pids p1,p2,p3 --out F.json [--quick] | report --out F.md A.json B.json ...");
+    Console.Error.WriteLine("usage: Cairn.Bench run --name N --endpoints a,b,c --pids p1,p2,p3 --out F.json [--quick] [--only W1,W2] [--spans F] | report --out F.md A.json B.json ... | trace DIR");
     return 2;
 }
 
@@ -53,6 +56,8 @@ static async Task<int> RunAsync(Dictionary<string, string> o)
             leaderChannel = i;
     }
 
+    var only = o.TryGetValue("only", out var list) ? list.Split(',').ToHashSet() : null;
+    bool Wanted(string name) => only is null || only.Contains(name);
     var results = new Dictionary<string, object>();
     void Record(string name, Summary s, long[] rss)
     {
@@ -61,16 +66,28 @@ static async Task<int> RunAsync(Dictionary<string, string> o)
     }
 
     await Workloads.Put(target, 500, 16, 256, leaderChannel); // warm-up: connections, JIT, first allocations
-    Record("put-seq-1", await Workloads.Put(target, N(3_000), 1, 256, leaderChannel), target.Rss());
-    Record("put-64", await Workloads.Put(target, N(40_000), 64, 256, leaderChannel), target.Rss());
-    Record("range-lin-64", await Workloads.Range(target, N(40_000), 64, serializable: false), target.Rss());
-    Record("range-ser-64", await Workloads.Range(target, N(40_000), 64, serializable: true), target.Rss());
-    Record("txn-cas-64", await Workloads.CompareAndSet(target, N(20_000), 64, 256), target.Rss());
-    var (events, eventsPerSecond) = await Workloads.WatchFanOut(target, watchers: 100, puts: N(5_000), inflight: 64, valueSize: 256);
-    Record("watch-100-put-to-event", events with { OpsPerSecond = eventsPerSecond }, target.Rss());
-    var idle = await Workloads.IdleWatcherBytes(target, watchers: quick ? 2_000 : 10_000, streamsCount: 10);
-    results["idle-watcher-bytes"] = idle;
-    Console.WriteLine($"{target.Name,-6} idle watcher            {idle,10:F0} bytes of member RSS each");
+    if (Wanted("put-seq-1"))
+        Record("put-seq-1", await Workloads.Put(target, N(3_000), 1, 256, leaderChannel, o.GetValueOrDefault("spans")), target.Rss());
+    if (Wanted("put-64"))
+        Record("put-64", await Workloads.Put(target, N(40_000), 64, 256, leaderChannel), target.Rss());
+    if (Wanted("range-lin-64"))
+        Record("range-lin-64", await Workloads.Range(target, N(40_000), 64, serializable: false), target.Rss());
+    if (Wanted("range-ser-64"))
+        Record("range-ser-64", await Workloads.Range(target, N(40_000), 64, serializable: true), target.Rss());
+    if (Wanted("txn-cas-64"))
+        Record("txn-cas-64", await Workloads.CompareAndSet(target, N(20_000), 64, 256), target.Rss());
+    if (Wanted("watch-100-put-to-event"))
+    {
+        var (events, eventsPerSecond) = await Workloads.WatchFanOut(target, watchers: 100, puts: N(5_000), inflight: 64, valueSize: 256);
+        Record("watch-100-put-to-event", events with { OpsPerSecond = eventsPerSecond }, target.Rss());
+    }
+
+    if (Wanted("idle-watcher-bytes"))
+    {
+        var idle = await Workloads.IdleWatcherBytes(target, watchers: quick ? 2_000 : 10_000, streamsCount: 10);
+        results["idle-watcher-bytes"] = idle;
+        Console.WriteLine($"{target.Name,-6} idle watcher            {idle,10:F0} bytes of member RSS each");
+    }
 
     var json = JsonSerializer.Serialize(new { target = target.Name, results }, new JsonSerializerOptions { WriteIndented = true });
     await File.WriteAllTextAsync(o["out"], json);

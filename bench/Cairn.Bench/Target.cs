@@ -10,8 +10,10 @@ internal sealed class Target : IDisposable
         Name = name;
         Endpoints = endpoints;
         Pids = pids;
-        Channels = endpoints
-            .SelectMany(e => Enumerable.Range(0, connectionsPerEndpoint).Select(_ => new GrpcChannel(new Uri("http://" + e))))
+        // Round-robin, as Channels promises: grouped by endpoint, Channels[i] for i < endpoints was
+        // not endpoint i, and the sequential put, meant for the leader, often went to a follower.
+        Channels = Enumerable.Range(0, connectionsPerEndpoint)
+            .SelectMany(_ => endpoints.Select(e => new GrpcChannel(new Uri("http://" + e))))
             .ToArray();
     }
 

@@ -27,9 +27,9 @@ internal static class Workloads
     }
 
     /// <summary>Runs <paramref name="total"/> operations over <paramref name="inflight"/> concurrent workers.</summary>
-    private static async Task<Summary> Run(int total, int inflight, Func<int, int, Task> op)
+    private static async Task<Summary> Run(int total, int inflight, Func<int, int, Task> op, string? spanFile = null)
     {
-        var latencies = new Latencies(inflight);
+        var latencies = new Latencies(inflight, keepSpans: spanFile is not null);
         var next = -1;
         var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, inflight).Select(w => Task.Run(async () =>
@@ -39,19 +39,22 @@ internal static class Workloads
             {
                 var start = Stopwatch.GetTimestamp();
                 await op(w, i).ConfigureAwait(false);
-                latencies.Add(w, Stopwatch.GetTimestamp() - start);
+                latencies.Add(w, start, Stopwatch.GetTimestamp());
             }
         }));
         await Task.WhenAll(workers).ConfigureAwait(false);
+        if (spanFile is not null)
+            latencies.WriteSpans(spanFile);
         return latencies.Summarise(clock.Elapsed);
     }
 
-    public static Task<Summary> Put(Target t, int total, int inflight, int valueSize, int leaderChannel) =>
+    /// <summary>Puts; with <paramref name="spanFile"/>, each operation's start and end timestamps are written there (see <see cref="TraceReport"/>).</summary>
+    public static Task<Summary> Put(Target t, int total, int inflight, int valueSize, int leaderChannel, string? spanFile = null) =>
         Run(total, inflight, (w, i) =>
         {
             var channel = inflight == 1 ? t.Channels[leaderChannel] : t.Channels[w % t.Channels.Length];
             return channel.UnaryAsync("/etcdserverpb.KV/Put", new PutRequest { Key = Key(i), Value = Value(valueSize) }, PutResponse.Parser);
-        });
+        }, spanFile);
 
     public static Task<Summary> Range(Target t, int total, int inflight, bool serializable) =>
         Run(total, inflight, (w, i) => t.Channels[w % t.Channels.Length].UnaryAsync("/etcdserverpb.KV/Range",
@@ -111,7 +114,7 @@ internal static class Workloads
                         {
                             if (ev.Type != Event.Types.EventType.Put || ev.Kv.Value.Length < 8)
                                 continue;
-                            latencies.Add(shard, now - BinaryPrimitives.ReadInt64LittleEndian(ev.Kv.Value.Span));
+                            latencies.Add(shard, BinaryPrimitives.ReadInt64LittleEndian(ev.Kv.Value.Span), now);
                             Volatile.Write(ref lastEvent, now);
                             if (Interlocked.Increment(ref received) == expected)
                                 allIn.TrySetResult();

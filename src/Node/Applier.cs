@@ -3,6 +3,7 @@ using Cairn.Node.Auth;
 using Cairn.Node.Replication;
 using Cairn.Protocol;
 using Cairn.Raft;
+using Cairn.Raft.Diagnostics;
 using Cairnpb;
 using Google.Protobuf;
 
@@ -53,7 +54,10 @@ internal sealed class Applier(KvStore store, Lessor lessor, ClusterMembers membe
         }
 
         if (request.MemberId == memberId)
+        {
+            LatencyTrace.Mark(TraceStage.WaiterCompleted, request.Id, index);
             waiters.Complete(request.Id, response, error);
+        }
     }
 
     /// <inheritdoc />

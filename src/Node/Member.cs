@@ -1,5 +1,6 @@
 using Cairn.Mvcc;
 using Cairn.Protocol;
+using Cairn.Raft.Diagnostics;
 using Cairnpb;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -79,6 +80,7 @@ public sealed partial class Member : IAsyncDisposable
     {
         await StampAuthorAsync(request, cancellationToken).ConfigureAwait(false);
         var (id, applied) = _waiters.Register();
+        LatencyTrace.Mark(TraceStage.RequestStart, id);
         request.Id = id;
         request.MemberId = MemberId;
         var bytes = request.ToByteArray();
@@ -91,6 +93,7 @@ public sealed partial class Member : IAsyncDisposable
         try
         {
             await Consensus.ProposeAsync(bytes, cancellationToken).ConfigureAwait(false);
+            LatencyTrace.Mark(TraceStage.AcceptedResumed, id);
         }
         catch (Exception e)
         {
@@ -111,6 +114,7 @@ public sealed partial class Member : IAsyncDisposable
             _waiters.Cancel(id, EtcdErrors.Timeout());
             throw EtcdErrors.Timeout();
         }
+        LatencyTrace.Mark(TraceStage.WaiterResumed, id);
         StampHeader(response);
         return (T)response;
     }

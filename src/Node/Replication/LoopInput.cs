@@ -1,4 +1,5 @@
 using Cairn.Raft;
+using Cairn.Raft.Diagnostics;
 
 namespace Cairn.Node.Replication;
 
@@ -23,6 +24,9 @@ internal sealed class ProposeInput(ReadOnlyMemory<byte> command, DateTime giveUp
     public ReadOnlyMemory<byte> Command { get; } = command;
     public DateTime GiveUpAt { get; } = giveUpAt;
     public TaskCompletionSource Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>When it was created (0 unless <see cref="LatencyTrace"/> is on).</summary>
+    public long CreatedAt { get; } = LatencyTrace.Now();
 }
 
 /// <summary>A linearizable read barrier; <see cref="Done"/> completes once the member applied up to the read index.</summary>

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Cairn.Protocol;
 using Cairn.Raft;
+using Cairn.Raft.Diagnostics;
 
 namespace Cairn.Node.Replication;
 
@@ -78,6 +79,8 @@ public sealed partial class RaftConsensus
             case TickInput:
                 return true;
             case StepInput step:
+                if (LatencyTrace.Enabled)
+                    TraceMessage(step.Message, TraceStage.AppendStepped, TraceStage.AckStepped, step.Message.From);
                 _node.Step(step.Message);
                 break;
             case ProposeInput propose:
@@ -109,6 +112,12 @@ public sealed partial class RaftConsensus
         switch (status)
         {
             case ProposeStatus.Accepted:
+                if (LatencyTrace.Enabled)
+                {
+                    LatencyTrace.Mark(TraceStage.ProposeEnqueued, _node.LastIndex, 0, input.CreatedAt);
+                    LatencyTrace.Mark(TraceStage.LoopPickup, _node.LastIndex);
+                }
+
                 input.Accepted.TrySetResult();
                 break;
             case ProposeStatus.NoLeader or ProposeStatus.TransferInProgress:

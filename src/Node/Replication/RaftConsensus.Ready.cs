@@ -1,4 +1,5 @@
 using Cairn.Raft;
+using Cairn.Raft.Diagnostics;
 
 
 namespace Cairn.Node.Replication;
@@ -7,6 +8,13 @@ public sealed partial class RaftConsensus
 {
     // The order below is the contract written on Ready: immediate messages, persist (snapshot,
     // entries, hard state; one fsync), messages that promise durability, apply, reads, Advance.
+    // Immediate messages go first when there is an fsync to overlap with (the leader's parallel
+    // append) or much to apply (followers wait for the commit index to answer their own clients).
+    // Otherwise, typically the leader's Ready that commits one write, applying first answers the
+    // waiter before the commit-index updates to followers are written (Ready allows sending them
+    // at any time; per-peer order is unchanged).
+    private const int ApplyBeforeSendLimit = 4;
+
     private void ProcessReady(Ready ready)
     {
         if (ready.SoftState is { } soft)
@@ -17,7 +25,9 @@ public sealed partial class RaftConsensus
                 ConsensusLog.LeaderChanged(_logger, soft.Leader, _node.Term, soft.Role.ToString());
         }
 
-        Send(ready.Messages);
+        var sendFirst = ready.MustSync || ready.Snapshot is not null || ready.CommittedEntries.Count > ApplyBeforeSendLimit;
+        if (sendFirst)
+            Send(ready.Messages);
 
         if (ready.Snapshot is { } snapshot)
             PersistSnapshot(snapshot);
@@ -26,6 +36,8 @@ public sealed partial class RaftConsensus
             _wal.Append(ready.HardState, ready.Entries is Entry[] array ? array : [.. ready.Entries]);
             if (ready.MustSync)
                 _wal.Sync();
+            if (LatencyTrace.Enabled && ready.Entries.Count > 0)
+                LatencyTrace.Mark(TraceStage.Synced, ready.Entries[^1].Index);
         }
 
         _storage.Append(ready.Entries);
@@ -36,7 +48,8 @@ public sealed partial class RaftConsensus
             Volatile.Write(ref _commit, hard.Commit);
         }
 
-        Send(ready.MessagesAfterPersist);
+        if (sendFirst)
+            Send(ready.MessagesAfterPersist);
 
         if (ready.Snapshot is { } restored)
         {
@@ -52,7 +65,17 @@ public sealed partial class RaftConsensus
             if (entry.Type == EntryType.ConfChange)
                 ApplyConfChange(entry);
             else
+            {
+                LatencyTrace.Mark(TraceStage.Committed, entry.Index);
                 _machine.Apply(entry.Index, entry.Data);
+                LatencyTrace.Mark(TraceStage.Applied, entry.Index);
+            }
+        }
+
+        if (!sendFirst)
+        {
+            Send(ready.Messages);
+            Send(ready.MessagesAfterPersist);
         }
 
         foreach (var read in ready.ReadStates)
@@ -84,6 +107,13 @@ public sealed partial class RaftConsensus
 
     private void Send(IReadOnlyList<Message> messages)
     {
+        if (LatencyTrace.Enabled)
+            TraceMessages(messages);
+
+        // Writing on this thread saves a hand-off to the sender task when the loop would idle
+        // anyway; with more input waiting (many clients), the sender's thread writes in parallel
+        // (measured: inline sends under 64 concurrent puts raised their median latency).
+        var inline = _inbox.Reader.Count == 0;
         foreach (var message in messages)
         {
             if (message.Type == MessageType.Snapshot && message.Snapshot is { } snapshot)
@@ -92,7 +122,7 @@ public sealed partial class RaftConsensus
                 continue;
             }
 
-            _transport.Send(message.To, MessageCodec.Encode(message));
+            _transport.Send(message.To, MessageCodec.Encode(message), inline);
         }
     }
 

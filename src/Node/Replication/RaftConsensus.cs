@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Cairn.Protocol;
 using Cairn.Raft;
+using Cairn.Raft.Diagnostics;
 
 using Cairn.Raft.Storage;
 using Cairn.Raft.Transport;
@@ -201,6 +202,9 @@ public sealed partial class RaftConsensus : IConsensus
             return;
         }
 
+        if (LatencyTrace.Enabled)
+            TraceMessage(message, TraceStage.AppendReceived, TraceStage.AckReceived, from);
+
         // Dropping under overload is safe: Raft retransmits.
         Post(new StepInput(message));
     }
@@ -243,6 +247,7 @@ public sealed partial class RaftConsensus : IConsensus
         if (_transport is not null)
             await _transport.DisposeAsync().ConfigureAwait(false);
         _wal?.Dispose();
+        LatencyTrace.Write(_options.MemberId);
         FailAllWaiters(EtcdErrors.Stopped());
         _stop.Dispose();
     }

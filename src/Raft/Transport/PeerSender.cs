@@ -6,8 +6,8 @@ namespace Cairn.Raft.Transport;
 
 /// <summary>
 /// The outbound half for one peer: a bounded queue filled by <see cref="PeerTransport.Send"/> and a
-/// single writer task that owns the connection. Only the writer touches the socket, so writes need
-/// no locking and per-sender TCP order is the queue order.
+/// single writer task that owns the connection. One writer at a time (<c>_writing</c>), so
+/// per-sender TCP order is the queue order.
 /// </summary>
 /// <remarks>
 /// While the peer is unreachable (a dial failed or the connection broke, until the next dial
@@ -17,6 +17,12 @@ namespace Cairn.Raft.Transport;
 /// append); Raft retransmits whatever still matters, as it does for etcd, whose rafthttp drops
 /// messages for a peer whose stream is down. Meanwhile the writer keeps dialing with backoff so
 /// the link comes back without waiting for a send.
+///
+/// When the connection is up, idle and nothing is queued, <see cref="TryEnqueue"/> writes the frame
+/// itself (an inline send): a non-blocking socket send on the caller's thread, instead of waking the
+/// writer task on the thread pool. On a commit's critical path that hand-off was ~0.15 ms at the
+/// median and milliseconds at p90 on a busy machine; a send the socket cannot finish at once
+/// continues asynchronously and holds <c>_writing</c> until it completes.
 /// </remarks>
 internal sealed class PeerSender
 {
@@ -38,6 +44,10 @@ internal sealed class PeerSender
     // Guarded by _gate for writes (so a send cannot slip into the queue after the failure discarded it).
     private volatile bool _unreachable;
     private CancellationTokenSource? _connection;
+    private Socket? _socket; // the live connection's socket, for inline sends
+    private bool _writing;   // the writer or an inline send is writing to _socket
+    private bool _redial;    // inline sends went on a connection that ended: reconnect though nothing is queued
+    private bool _sentInline; // an inline send used the current connection
 
     private IReadOnlyList<Uri> _urls;
     private volatile bool _resetRequested;
@@ -65,14 +75,37 @@ internal sealed class PeerSender
 
     public void Start() => _loop = Task.Run(RunAsync);
 
-    /// <summary>Copies and queues one message; false (and counted) when the peer is unreachable, the queue is full or the sender stopped.</summary>
-    public bool TryEnqueue(ReadOnlySpan<byte> message)
+    /// <summary>
+    /// Writes one message at once when the connection is idle (see the remarks on the type), else
+    /// copies and queues it; false (and counted) when the peer is unreachable, the queue is full or
+    /// the sender stopped.
+    /// </summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> message, bool writeInline = true)
     {
         // Cheap early-out for the common "peer is down" case; re-checked under the lock.
         if (_unreachable || Volatile.Read(ref _queuedBytes) + message.Length > _options.MaxQueuedBytes)
         {
             Interlocked.Increment(ref _dropped);
             return false;
+        }
+
+        Socket? inlineSocket = null;
+        CancellationTokenSource? inlineConnection = null;
+        lock (_gate)
+        {
+            if (writeInline && !_closed && _pending.Count == 0 && !_writing && _socket is not null && _connection is not null)
+            {
+                _writing = true;
+                _sentInline = true;
+                inlineSocket = _socket;
+                inlineConnection = _connection;
+            }
+        }
+
+        if (inlineSocket is not null)
+        {
+            SendInline(inlineSocket, inlineConnection!, message);
+            return true;
         }
 
         byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(message.Length, 1));
@@ -83,14 +116,7 @@ internal sealed class PeerSender
             {
                 _pending.Enqueue(new Outbound(copy, message.Length));
                 Volatile.Write(ref _queuedBytes, _queuedBytes + message.Length);
-
-                // Only Send (under this lock) increments the semaphore and only the writer decrements it,
-                // so checking CurrentCount here cannot race into a SemaphoreFullException.
-                if (_signal.CurrentCount == 0)
-                {
-                    _signal.Release();
-                }
-
+                SignalWriter();
                 return true;
             }
         }
@@ -98,6 +124,111 @@ internal sealed class PeerSender
         ArrayPool<byte>.Shared.Return(copy);
         Interlocked.Increment(ref _dropped);
         return false;
+    }
+
+    // Caller holds _gate. Only holders of _gate release the semaphore and only the writer takes it,
+    // so checking CurrentCount here cannot race into a SemaphoreFullException.
+    private void SignalWriter()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    /// <summary>Writes one frame on the caller's thread; the caller set <c>_writing</c>, which this releases when the frame is out (or lost).</summary>
+    private void SendInline(Socket socket, CancellationTokenSource connection, ReadOnlySpan<byte> message)
+    {
+        int length = WireFormat.FrameHeaderSize + message.Length;
+        byte[] frame = ArrayPool<byte>.Shared.Rent(length);
+        BinaryPrimitives.WriteInt32BigEndian(frame, message.Length);
+        message.CopyTo(frame.AsSpan(WireFormat.FrameHeaderSize));
+        ValueTask<int> send;
+        try
+        {
+            // Without a token: a completed send allocates nothing; one that must wait is bounded below.
+            send = socket.SendAsync(frame.AsMemory(0, length), SocketFlags.None);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            send = ValueTask.FromException<int>(e);
+        }
+
+        if (send.IsCompletedSuccessfully && send.Result == length)
+        {
+            EndInline(socket, frame, message.Length, written: true);
+            return;
+        }
+
+        _ = FinishInlineAsync(send, socket, frame, length, connection);
+    }
+
+    // The rest of an inline send the socket could not take at once, under the usual write timeout.
+    private async Task FinishInlineAsync(ValueTask<int> send, Socket socket, byte[] frame, int length, CancellationTokenSource connection)
+    {
+        bool written = false;
+        try
+        {
+            using CancellationTokenRegistration abort = connection.Token.Register(static s => ((Socket)s!).Dispose(), socket);
+            using var timeout = new CancellationTokenSource(_options.WriteTimeout);
+            using CancellationTokenRegistration expire = timeout.Token.Register(static s => ((Socket)s!).Dispose(), socket);
+            int n = await send.ConfigureAwait(false);
+            await SocketIo.SendAllAsync(socket, frame.AsMemory(n, length - n), timeout.Token).ConfigureAwait(false);
+            written = true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The writer sees the connection die (its watcher, or the disposed socket) and reconnects.
+            CancelQuietly(connection);
+        }
+        finally
+        {
+            EndInline(socket, frame, length - WireFormat.FrameHeaderSize, written);
+        }
+    }
+
+    private void EndInline(Socket socket, byte[] frame, int payload, bool written)
+    {
+        ArrayPool<byte>.Shared.Return(frame);
+        if (written)
+        {
+            Interlocked.Increment(ref _sent);
+            Interlocked.Add(ref _bytesSent, payload);
+            Diagnostics.LatencyTrace.Mark(Diagnostics.TraceStage.FrameWritten, 0, Id);
+        }
+        else
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+
+        lock (_gate)
+        {
+            _writing = false;
+
+            // A failed socket takes no more inline sends: they queue, and queued messages are what
+            // make the writer reconnect.
+            if (!written && ReferenceEquals(_socket, socket))
+            {
+                _socket = null;
+            }
+
+            if (_pending.Count > 0)
+            {
+                SignalWriter();
+            }
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource connection)
+    {
+        try
+        {
+            connection.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection already ended.
+        }
     }
 
     /// <summary>Counts a message refused before queueing (e.g. over the frame limit).</summary>
@@ -159,7 +290,7 @@ internal sealed class PeerSender
         {
             lock (_gate)
             {
-                return _pending.Count > 0;
+                return _pending.Count > 0 || _redial;
             }
         }
     }
@@ -256,6 +387,7 @@ internal sealed class PeerSender
         lock (_gate)
         {
             _connection = connection;
+            _socket = socket;
         }
 
         if (_resetRequested)
@@ -282,6 +414,12 @@ internal sealed class PeerSender
             lock (_gate)
             {
                 _connection = null;
+                _socket = null;
+
+                // Had these messages been queued, the writer would reconnect to retry them; sent
+                // inline on a connection now gone they may be lost just the same, so reconnect.
+                _redial = _sentInline;
+                _sentInline = false;
             }
 
             connection.Cancel();
@@ -296,22 +434,37 @@ internal sealed class PeerSender
     {
         while (true)
         {
-            Queue<Outbound> batch;
+            Queue<Outbound>? batch = null;
             lock (_gate)
             {
-                batch = _pending;
-                _pending = _spare;
-                _spare = batch;
-                Volatile.Write(ref _queuedBytes, 0);
+                // While an inline send is writing, its end signals us if anything was queued meanwhile.
+                if (!_writing && _pending.Count > 0)
+                {
+                    batch = _pending;
+                    _pending = _spare;
+                    _spare = batch;
+                    Volatile.Write(ref _queuedBytes, 0);
+                    _writing = true;
+                }
             }
 
-            if (batch.Count == 0)
+            if (batch is null)
             {
                 await _signal.WaitAsync(connection.Token).ConfigureAwait(false);
                 continue;
             }
 
-            await WriteBatchAsync(socket, batch, buffer, connection).ConfigureAwait(false);
+            try
+            {
+                await WriteBatchAsync(socket, batch, buffer, connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _writing = false;
+                }
+            }
         }
     }
 
@@ -354,6 +507,7 @@ internal sealed class PeerSender
             }
 
             written = true;
+            Diagnostics.LatencyTrace.Mark(Diagnostics.TraceStage.FrameWritten, 0, Id);
         }
         finally
         {

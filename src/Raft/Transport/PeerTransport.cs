@@ -281,13 +281,18 @@ public sealed class PeerTransport : IAsyncDisposable
     /// </summary>
     /// <param name="to">The destination member id.</param>
     /// <param name="message">The encoded message (at most <see cref="PeerTransportOptions.MaxFrameSize"/> bytes).</param>
+    /// <param name="writeInline">
+    /// Whether an idle connection with nothing queued may be written on the calling thread (one
+    /// non-blocking send, saving the hand-off to the peer's writer task); false for a caller with
+    /// other work waiting, so the writer's thread sends in parallel.
+    /// </param>
     /// <returns>
     /// True when queued. False when dropped: unknown peer, peer unreachable (its last dial failed or
     /// its connection broke, until a dial succeeds), queue full (peer slow), oversized message, or
     /// transport disposed. Queued messages are dropped too when the connection fails, never
     /// delivered late after a heal; Raft's retransmission covers all of these.
     /// </returns>
-    public bool Send(ulong to, ReadOnlyMemory<byte> message)
+    public bool Send(ulong to, ReadOnlyMemory<byte> message, bool writeInline = true)
     {
         if (!_peers.TryGetValue(to, out PeerSender? sender))
         {
@@ -303,7 +308,7 @@ public sealed class PeerTransport : IAsyncDisposable
             return false;
         }
 
-        return sender.TryEnqueue(message.Span);
+        return sender.TryEnqueue(message.Span, writeInline);
     }
 
     /// <summary>

@@ -38,6 +38,12 @@ public interface IConsensus : IAsyncDisposable
     /// </summary>
     ValueTask WaitForLinearizableReadAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The state machine's <see cref="IStateMachine.TakeSnapshot"/>, taken where no entry is being
+    /// applied, so every part of it is as of one applied index (for a backup).
+    /// </summary>
+    Task<byte[]> TakeStateSnapshotAsync(CancellationToken cancellationToken);
+
     /// <summary>The leader this member knows of, or 0 for none.</summary>
     ulong LeaderId { get; }
 

@@ -31,7 +31,7 @@ internal sealed class LeaseExpiryService(Member member, ILogger<LeaseExpiryServi
             {
                 try
                 {
-                    await member.LeaseRevokeAsync(new LeaseRevokeRequest { ID = id }, stoppingToken).ConfigureAwait(false);
+                    await member.RevokeExpiredLeaseAsync(id, stoppingToken).ConfigureAwait(false);
                 }
                 catch (RpcException e) when (e.Status == StatusCode.NotFound)
                 {

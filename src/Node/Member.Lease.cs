@@ -1,3 +1,4 @@
+using Cairn.Node.Auth;
 using Cairn.Protocol;
 using Cairnpb;
 using Etcdserverpb;
@@ -35,6 +36,15 @@ public sealed partial class Member
     /// <summary>LeaseRevoke, replicated: the lease's keys are deleted in one revision.</summary>
     public Task<LeaseRevokeResponse> LeaseRevokeAsync(LeaseRevokeRequest request, CancellationToken cancellationToken) =>
         ProposeAsync<LeaseRevokeResponse>(new InternalRequest { LeaseRevoke = request }, cancellationToken);
+
+    /// <summary>
+    /// Revokes a lease whose clock ran out (the leader's expiry). As root, as etcd does
+    /// (authStore.WithRoot): the expiry is the cluster's own act, and with auth enabled a revoke
+    /// without a user would be refused ("user name is empty") and the lease would never expire.
+    /// </summary>
+    internal Task<LeaseRevokeResponse> RevokeExpiredLeaseAsync(long id, CancellationToken cancellationToken) =>
+        ProposeAsync<LeaseRevokeResponse>(new InternalRequest { LeaseRevoke = new LeaseRevokeRequest { ID = id } },
+            new AuthInfo(AuthStore.RootUser, Auth.Revision), cancellationToken);
 
     /// <summary>One keep-alive: restarts the lease's clock and answers its TTL (0 if unknown).</summary>
     public LeaseKeepAliveResponse LeaseKeepAlive(LeaseKeepAliveRequest request) => new()

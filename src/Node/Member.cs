@@ -10,7 +10,7 @@ namespace Cairn.Node;
 /// <summary>
 /// One Cairn member: the MVCC store, the consensus that orders writes into it, and the
 /// bookkeeping that answers each request. The path of a write:
-/// <c>KvService</c> (gRPC) → <see cref="ProposeAsync{T}"/> (encode, register a waiter) →
+/// <c>KvService</c> (gRPC) → <see cref="ProposeAsync{T}(InternalRequest, CancellationToken)"/> (encode, register a waiter) →
 /// <see cref="IConsensus.ProposeAsync"/> (order, commit) → <see cref="Applier.Apply"/> (apply to
 /// <see cref="KvStore"/>, whose observer notifies watchers) → the waiter completes → response.
 /// </summary>
@@ -76,9 +76,19 @@ public sealed partial class Member : IAsyncDisposable
     /// Replicates a write and waits for this member to apply it; returns the apply's response with
     /// this member's header (revision as of that apply).
     /// </summary>
-    public async Task<T> ProposeAsync<T>(InternalRequest request, CancellationToken cancellationToken) where T : class, IMessage
+    public Task<T> ProposeAsync<T>(InternalRequest request, CancellationToken cancellationToken) where T : class, IMessage =>
+        ProposeAsync<T>(request, author: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ProposeAsync{T}(InternalRequest, CancellationToken)"/> on behalf of
+    /// <paramref name="author"/> (the member's own acts), or of the current call's user when null.
+    /// </summary>
+    internal async Task<T> ProposeAsync<T>(InternalRequest request, Auth.AuthInfo? author, CancellationToken cancellationToken) where T : class, IMessage
     {
-        await StampAuthorAsync(request, cancellationToken).ConfigureAwait(false);
+        if (author is { } own)
+            (request.AuthUser, request.AuthRevision) = (own.Username, own.Revision);
+        else
+            await StampAuthorAsync(request, cancellationToken).ConfigureAwait(false);
         var (id, applied) = _waiters.Register();
         LatencyTrace.Mark(TraceStage.RequestStart, id);
         request.Id = id;

@@ -20,8 +20,10 @@ namespace Cairn.Node;
 /// The data dir is exactly what a founder writes on its first start (a bootstrap snapshot of the
 /// configuration at index 1, its WAL marker, <c>member/cluster_id</c>) except that the snapshot's
 /// state holds the saved store, so every restored member starts from the same state at the same
-/// index and nothing has to be replicated. Leases are not in the saved file (etcd's are); keys that
-/// were attached to one keep their lease id but no lease expires them.
+/// index and nothing has to be replicated. Leases and auth (users, roles, enabled) come back as
+/// saved. A restored lease's clock starts anew when the new cluster's leader takes office (as on
+/// any leader change, and as etcd's restored leases do), so it expires its TTL after that unless
+/// kept alive. A file saved before backups held the whole state restores the keys only.
 /// </remarks>
 internal static class SnapshotRestore
 {
@@ -76,7 +78,12 @@ internal static class SnapshotRestore
             throw new ConfigException($"data-dir \"{config.DataDir}\" exists");
 
         // The file's digest and the store's own checksum are verified before anything is written.
-        var store = BackupFile.Read(File.ReadAllBytes(file));
+        // Leases and auth are kept, as etcd's restore keeps its lease and auth buckets; the saved
+        // member list is dropped (etcd's restore deletes its members buckets) for the new one below.
+        var lessor = new Lessor(1);
+        var store = new KvStore();
+        var auth = new AuthStore();
+        BackupFile.Read(File.ReadAllBytes(file), new ClusterMembers(), lessor, store, auth);
 
         var memberIds = config.InitialCluster.ToDictionary(kv => kv.Key, kv => MemberIdentity.MemberId(kv.Value, config.InitialClusterToken));
         var members = new ClusterMembers();
@@ -88,7 +95,7 @@ internal static class SnapshotRestore
         }));
         var state = new ConfState(memberIds.Values);
         var bootstrap = Snapshot.Bootstrap(state);
-        var data = StateSnapshot.Write(bootstrap.Metadata.Index, members, new Lessor(1), store, new AuthStore());
+        var data = StateSnapshot.Write(bootstrap.Metadata.Index, members, lessor, store, auth);
         var clusterId = MemberIdentity.ClusterId(memberIds.Values);
 
         // Written under a temporary name and renamed at the end, so a failed restore leaves no

@@ -59,3 +59,14 @@ internal sealed class PeerStatusInput(ulong peer, bool? snapshotSucceeded) : Loo
     /// <summary>True/false: a snapshot transfer's outcome; null: the peer is unreachable.</summary>
     public bool? SnapshotSucceeded { get; } = snapshotSucceeded;
 }
+
+/// <summary>
+/// A copy of the state machine's whole state (for a backup), taken on the loop between two
+/// applies so the store, leases, auth and members are all as of one applied index.
+/// </summary>
+internal sealed class StateSnapshotInput(CancellationToken cancellationToken) : LoopInput
+{
+    /// <summary>The caller's token: a request given up before the loop reaches it is not served.</summary>
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+    public TaskCompletionSource<byte[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

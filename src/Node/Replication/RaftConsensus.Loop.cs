@@ -95,6 +95,13 @@ public sealed partial class RaftConsensus
             case TransferInput transfer:
                 Complete(transfer.Accepted, _node.TransferLeadership(transfer.Target));
                 break;
+            case StateSnapshotInput snapshot when snapshot.CancellationToken.IsCancellationRequested:
+                snapshot.Done.TrySetCanceled(snapshot.CancellationToken);
+                break;
+            case StateSnapshotInput snapshot:
+                // Handled between Readies, so no entry is half-applied (as MaybeSnapshot).
+                snapshot.Done.TrySetResult(_machine.TakeSnapshot());
+                break;
             case PeerStatusInput status when status.SnapshotSucceeded is { } ok:
                 _node.ReportSnapshot(status.Peer, ok);
                 break;
@@ -280,6 +287,7 @@ public sealed partial class RaftConsensus
                 case ReadInput r: r.Done.TrySetException(error); break;
                 case ConfChangeInput c: c.Accepted.TrySetException(error); break;
                 case TransferInput t: t.Accepted.TrySetException(error); break;
+                case StateSnapshotInput s: s.Done.TrySetException(error); break;
             }
         }
     }

@@ -30,9 +30,9 @@ internal static class MaintenanceService
             {
                 CallToken.Set(context.GetHeader(CallToken.MetadataKey));
                 await member.CheckAdminAsync(context.CancellationToken).ConfigureAwait(false);
-                // A consistent point-in-time copy: the store serialises one revision.
+                // The whole state (store, leases, auth, members) as of one applied index.
                 var revision = member.Store.Revision;
-                ReadOnlyMemory<byte> bytes = BackupFile.Write(member.Store);
+                ReadOnlyMemory<byte> bytes = BackupFile.Write(await member.Consensus.TakeStateSnapshotAsync(context.CancellationToken).ConfigureAwait(false));
                 for (var offset = 0; offset < bytes.Length; offset += SnapshotChunkBytes)
                 {
                     var n = Math.Min(SnapshotChunkBytes, bytes.Length - offset);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Cairn.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -56,12 +58,7 @@ public sealed class SnapshotRestore(ITestOutputHelper output) : ClusterTestBase(
             Assert.False(Directory.Exists(restored[0].DataDir));
 
             foreach (var node in restored)
-            {
-                var result = await RunCairnAsync(cluster, ["snapshot", "restore", file, "--name", node.Name, "--data-dir", node.DataDir,
-                    "--initial-cluster", initialCluster, "--initial-advertise-peer-urls", node.PeerUrl, "--initial-cluster-token", Token]);
-                Assert.True(result.ExitCode == 0, $"restore {node.Name}: exit {result.ExitCode}: {result.Output}");
-                Log(result.Output.Trim());
-            }
+                await RestoreAsync(cluster, file, node, initialCluster, Token);
 
             var again = await RunCairnAsync(cluster, ["snapshot", "restore", file, "--name", "r1", "--data-dir", restored[0].DataDir,
                 "--initial-cluster", initialCluster, "--initial-advertise-peer-urls", restored[0].PeerUrl, "--initial-cluster-token", Token]);
@@ -86,6 +83,91 @@ public sealed class SnapshotRestore(ITestOutputHelper output) : ClusterTestBase(
             await cluster.WaitForEqualHashKVAsync(restored, TimeSpan.FromSeconds(60));
             Log($"new cluster {status.Header.ClusterId:x16} (old {oldClusterId:x16}): {got.Kvs.Count} keys at revision {got.Header.Revision}; the next put got revision {put.Header.Revision}");
         });
+
+    /// <summary>
+    /// Leases and auth are in the saved file and come back: a one-member cluster with a short and a long lease (each
+    /// holding a key) and auth enabled with a root user is saved, restored into a new member and started. Without
+    /// credentials the new member refuses a read, with root's it serves it; both leases exist with their granted TTLs
+    /// and keys; the short one expires its key about its TTL after the new member leads, the long one keeps its key.
+    /// </summary>
+    [Fact(Timeout = 240_000)]
+    public Task LeasesAndAuthComeBackAndRestoredLeasesExpire() =>
+        WithClusterAsync(new CairnClusterOptions { Size = 1 }, TimeSpan.FromSeconds(210), async (cluster, ct) =>
+        {
+            const int ShortTtl = 20;
+            var old = cluster.Nodes[0];
+            var shortLease = await GrantAsync(old.Etcdctl, ShortTtl);
+            var longLease = await GrantAsync(old.Etcdctl, 3600);
+            await EtcdctlAsync(old.Etcdctl, ["put", "l/short", "s", $"--lease={shortLease}"]);
+            await EtcdctlAsync(old.Etcdctl, ["put", "l/long", "l", $"--lease={longLease}"]);
+            await EtcdctlAsync(old.Etcdctl, ["put", "l/plain", "p"]);
+            await EtcdctlAsync(old.Etcdctl, ["user", "add", "root:rootpw", "--interactive=false"]);
+            await EtcdctlAsync(old.Etcdctl, ["auth", "enable"]);
+            var file = Path.Combine(cluster.Root, "backup.db");
+            await EtcdctlAsync(old.Etcdctl, ["snapshot", "save", file, "--user=root:rootpw"], TimeSpan.FromSeconds(60));
+            await old.KillAsync();
+
+            var node = cluster.CreateNode("r1");
+            var initialCluster = cluster.InitialCluster([node]);
+            await RestoreAsync(cluster, file, node, initialCluster, cluster.Token);
+            node.Flags = cluster.FlagsFor(node, initialCluster, "new");
+            node.Start();
+            await node.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            // The restored lease's clock started no earlier than this (when the member began leading).
+            var led = Stopwatch.StartNew();
+
+            var anonymous = await node.Etcdctl.RunAsync(["get", "l/plain"]);
+            Assert.False(anonymous.Succeeded, $"a read without credentials after restore: {anonymous.StdoutText}{anonymous.StderrText}");
+            Log($"without credentials: {anonymous.StderrText.Trim()}");
+            var wrong = await node.Etcdctl.RunAsync(["get", "l/plain", "--user=root:wrong"]);
+            Assert.False(wrong.Succeeded, $"a read with a wrong password after restore: {wrong.StdoutText}");
+            string[] root = ["--user=root:rootpw"];
+            Assert.Equal("l/plain\np\n", await EtcdctlAsync(node.Etcdctl, ["get", "l/plain", .. root]));
+
+            var leases = await EtcdctlAsync(node.Etcdctl, ["lease", "list", .. root]);
+            Assert.Contains(shortLease, leases, StringComparison.Ordinal);
+            Assert.Contains(longLease, leases, StringComparison.Ordinal);
+            var ttl = await EtcdctlAsync(node.Etcdctl, ["lease", "timetolive", shortLease, "--keys", .. root]);
+            Assert.Contains($"granted with TTL({ShortTtl}s)", ttl, StringComparison.Ordinal);
+            Assert.Contains("attached keys([l/short])", ttl, StringComparison.Ordinal);
+            Log($"restored: {ttl.Trim()}");
+
+            // The short lease expires its key about its TTL after the member began leading; with a margin for a loaded machine.
+            while (await EtcdctlAsync(node.Etcdctl, ["get", "l/short", "--print-value-only", .. root]) != "")
+            {
+                Assert.True(led.Elapsed < TimeSpan.FromSeconds(ShortTtl + 60), $"l/short still there {led.Elapsed.TotalSeconds:0} s after the restored member led");
+                await Task.Delay(500, ct);
+            }
+            Log($"l/short expired {led.Elapsed.TotalSeconds:0.0} s after the restored member was ready (TTL {ShortTtl} s)");
+            Assert.True(led.Elapsed > TimeSpan.FromSeconds(ShortTtl / 2), "the restored lease expired far too early: its clock must start anew");
+            Assert.Contains("already expired", await EtcdctlAsync(node.Etcdctl, ["lease", "timetolive", shortLease, .. root]), StringComparison.Ordinal);
+            Assert.Equal("l\n", await EtcdctlAsync(node.Etcdctl, ["get", "l/long", "--print-value-only", .. root]));
+        });
+
+    // Runs etcdctl and asserts it succeeded; returns stdout.
+    private static async Task<string> EtcdctlAsync(Etcdctl etcdctl, IReadOnlyList<string> args, TimeSpan? timeout = null)
+    {
+        var result = await etcdctl.RunAsync(args, timeout: timeout ?? TimeSpan.FromSeconds(30));
+        Assert.True(result.Succeeded, $"etcdctl {string.Join(' ', args)}: {result.End} {result.ExitCode}: {result.StderrText}{result.StdoutText}");
+        return result.StdoutText;
+    }
+
+    // "lease 694d7b5f0a8b8a12 granted with TTL(20s)" -> the hex id.
+    private static async Task<string> GrantAsync(Etcdctl etcdctl, int ttl)
+    {
+        var output = await EtcdctlAsync(etcdctl, ["lease", "grant", ttl.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var match = Regex.Match(output, "^lease ([0-9a-f]+) granted", RegexOptions.CultureInvariant);
+        Assert.True(match.Success, $"lease grant printed: {output}");
+        return match.Groups[1].Value;
+    }
+
+    private async Task RestoreAsync(CairnCluster cluster, string file, CairnNode node, string initialCluster, string token)
+    {
+        var result = await RunCairnAsync(cluster, ["snapshot", "restore", file, "--name", node.Name, "--data-dir", node.DataDir,
+            "--initial-cluster", initialCluster, "--initial-advertise-peer-urls", node.PeerUrl, "--initial-cluster-token", token]);
+        Assert.True(result.ExitCode == 0, $"restore {node.Name}: exit {result.ExitCode}: {result.Output}");
+        Log(result.Output.Trim());
+    }
 
     private static Task<(int ExitCode, string Output)> RunCairnAsync(CairnCluster cluster, IEnumerable<string> args) =>
         RunProcessAsync(Tools.Dotnet, [cluster.Dll, .. args], TimeSpan.FromSeconds(60));

@@ -158,7 +158,11 @@ public sealed class CairnNode
         while (sw.Elapsed < timeout)
         {
             if (_process is { HasExited: true } p)
+            {
+                // HasExited precedes EOF on the redirected streams; drain them so the exit reason is in the log.
+                p.WaitForExit();
                 throw new InvalidOperationException($"{Name} exited with code {p.ExitCode}.\n{LogTail()}");
+            }
             try
             {
                 var status = await StatusAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);

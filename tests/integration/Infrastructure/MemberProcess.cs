@@ -175,6 +175,9 @@ public abstract class MemberProcess : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (process.HasExited)
             {
+                // HasExited turns true before the redirected stdout/stderr reach EOF; WaitForExit() without a timeout
+                // waits for both, so the last words of the process (often the reason it exited) are in the log.
+                process.WaitForExit();
                 throw new InvalidOperationException(
                     $"{Describe()} exited with code {process.ExitCode} before becoming healthy.\n--- its output (tail) ---\n{LogTail()}");
             }

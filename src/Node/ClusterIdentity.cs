@@ -37,6 +37,7 @@ internal sealed record ClusterIdentity(ulong ClusterId, IReadOnlyDictionary<ulon
         if (joining && !HasRaftState(config.DataDir))
         {
             var list = await FetchAsync(config, memberId, peers, cancellationToken).ConfigureAwait(false);
+            CheckMatchesFlags(config, list);
             clusterId = list.Header.ClusterId;
             // The cluster's own list is authoritative: it names members added after the flags were
             // written and leaves out removed ones (whose transports would refuse us anyway).
@@ -52,6 +53,35 @@ internal sealed record ClusterIdentity(ulong ClusterId, IReadOnlyDictionary<ulon
 
         Write(config.DataDir, clusterId);
         return new ClusterIdentity(clusterId, peers);
+    }
+
+    /// <summary>
+    /// etcd's ValidateClusterAndAssignIDs: a joiner's --initial-cluster must name exactly the cluster's members, each
+    /// by the peer URLs the cluster has for it (compared as sets). `etcdctl member add` prints such a list; an
+    /// out-of-date one (a member removed or added since) is refused before the member does anything, as etcd refuses
+    /// it, instead of starting with a wrong idea of its peers.
+    /// </summary>
+    /// <exception cref="ConfigException">The lists differ; the message names the first difference.</exception>
+    internal static void CheckMatchesFlags(MemberConfig config, MemberListResponse list)
+    {
+        static string Key(IEnumerable<string> urls) =>
+            string.Join(",", urls.Select(u => new Uri(u).ToString().TrimEnd('/')).Order(StringComparer.Ordinal));
+
+        var local = config.InitialCluster.ToDictionary(kv => kv.Key, kv => Key(kv.Value.Select(u => u.ToString())));
+        var existing = list.Members.Select(m => Key(m.PeerURLs)).ToList();
+        var prefix = "--initial-cluster does not match the cluster's members (error validating peerURLs): ";
+        if (local.Count != existing.Count)
+        {
+            throw new ConfigException(
+                prefix + $"member count is unequal (--initial-cluster names {local.Count}, the cluster has {existing.Count}: {string.Join(" ", existing)})");
+        }
+
+        var unmatched = local.Where(kv => !existing.Contains(kv.Value, StringComparer.Ordinal)).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (unmatched.Count > 0)
+        {
+            throw new ConfigException(
+                prefix + $"unmatched member while checking PeerURLs ({string.Join(" ", unmatched)} not among the cluster's {string.Join(" ", existing)})");
+        }
     }
 
     /// <summary>What this member answers a joiner: the member list with the cluster id in its header.</summary>

@@ -402,6 +402,35 @@ public class ClientServerTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WritingToADuplexCallTheServerEndedFailsWithItsStatusNotAsMisuse()
+    {
+        // The handler ends the call without reading: HttpClient then cancels the request body, and a write after that
+        // must report the call's failure (an RpcException a caller's retry logic handles), never InvalidOperationException
+        // ("request stream is complete"), which only a caller that half-closed the stream itself may see.
+        var registry = new GrpcServiceRegistry().AddDuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchRequest.Parser,
+            (requests, writer, ctx) => throw new RpcException(StatusCode.Unavailable, "etcdserver: no leader"));
+        await using var server = await GrpcTestServer.StartAsync(registry);
+        using var channel = new GrpcChannel(server.Address);
+        using var call = channel.DuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchResponse.Parser);
+        Exception? failure = null;
+        for (var i = 0; i < 200 && failure is null; i++)
+        {
+            try
+            {
+                await call.WriteAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() });
+                await Task.Delay(10);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        }
+        Assert.IsType<RpcException>(failure);
+        var read = await Assert.ThrowsAsync<RpcException>(() => call.MoveNextAsync().AsTask());
+        Assert.Equal(StatusCode.Unavailable, read.Status);
+    }
+
+    [Fact]
     public async Task ConnectionRefusedIsUnavailable()
     {
         // Bind and release a port so nothing listens there.

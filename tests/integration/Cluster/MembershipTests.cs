@@ -181,6 +181,22 @@ public sealed class Membership(ITestOutputHelper output) : ClusterTestBase(outpu
             Assert.Contains("exited with code 1", refused.Message);
             Assert.True(stray.LogContains("could not learn the cluster id"), stray.LogTail());
             Log($"a member never added refuses to start: {stray.LogLines().First(l => l.Contains("could not learn", StringComparison.Ordinal))}");
+
+            // Added, but started with an out-of-date list (c4 left out): refused before it does anything, as etcd refuses
+            // it ("member count is unequal"); the cluster is untouched and the added member is removed again.
+            var late = cluster.CreateNode("c7");
+            var added = await c2.Etcdctl.RunAsync(["member", "add", "c7", $"--peer-urls={late.PeerUrl}"]);
+            Assert.True(added.Succeeded, $"member add c7 failed: {added.StderrText}{added.StdoutText}");
+            late.Flags = cluster.FlagsFor(late, cluster.InitialCluster([c2, c3, c5, late]), "existing");
+            late.Start();
+            var mismatch = await Assert.ThrowsAsync<InvalidOperationException>(() => late.WaitReadyAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("exited with code 1", mismatch.Message);
+            Assert.True(late.LogContains("member count is unequal"), late.LogTail());
+            Log($"a member started with an out-of-date list refuses to start: {late.LogLines().First(l => l.Contains("unequal", StringComparison.Ordinal))}");
+            // etcdctl: "Member 3007db483f2f18c4 added to cluster a77614252efe4105".
+            var lateId = added.StdoutText.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            var removed = await c2.Etcdctl.RunAsync(["member", "remove", lateId]);
+            Assert.True(removed.Succeeded, $"member remove c7 failed: {removed.StderrText}{removed.StdoutText}");
         });
 
     /// <summary>

@@ -16,8 +16,8 @@ internal sealed class StreamingRequestContent : HttpContent
 
     public StreamingRequestContent() => Headers.TryAddWithoutValidation("Content-Type", GrpcProtocol.ContentType);
 
-    /// <summary>True after <see cref="Complete"/> or <see cref="Fail"/>.</summary>
-    public bool IsCompleted => _completed.Task.IsCompleted;
+    /// <summary>True after <see cref="Complete"/>: the caller half-closed the request stream.</summary>
+    public bool IsCompleted => _completed.Task.IsCompletedSuccessfully;
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
@@ -48,9 +48,15 @@ internal sealed class StreamingRequestContent : HttpContent
     public async Task WriteAsync(IMessage message, CancellationToken cancellationToken)
     {
         var stream = await _stream.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (_completed.Task.IsCompleted)
+        if (_completed.Task.IsCompletedSuccessfully)
         {
             throw new InvalidOperationException("The request stream is complete; no more messages can be written.");
+        }
+        if (_completed.Task.IsCompleted)
+        {
+            // Not half-closed by the caller: HttpClient cancelled the body (the connection or the HTTP/2 stream
+            // ended first). That is a failed call, reported as one (the caller maps it to a status), not misuse.
+            throw new IOException("The request stream was ended by the transport before this message could be written.");
         }
         var size = message.CalculateSize();
         var length = GrpcFrame.HeaderSize + size;

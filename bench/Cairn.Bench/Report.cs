@@ -54,10 +54,14 @@ internal static class Report
         return rows.Count == 0 ? null : rows[rows.Count / 2];
     }
 
-    private static string Idle(Dictionary<string, List<JsonElement>> byTarget, string target) =>
-        byTarget.TryGetValue(target, out var runs)
-            ? runs.Select(r => r.GetProperty("results").GetProperty("idle-watcher-bytes").GetDouble()).Order().ElementAt(runs.Count / 2).ToString("F0", CultureInfo.InvariantCulture)
-            : "-";
+    private static string Idle(Dictionary<string, List<JsonElement>> byTarget, string target)
+    {
+        // Runs made with --only may lack the figure.
+        var values = byTarget.TryGetValue(target, out var runs)
+            ? runs.Select(r => r.GetProperty("results").TryGetProperty("idle-watcher-bytes", out var v) ? v.GetDouble() : double.NaN).Where(v => !double.IsNaN(v)).Order().ToList()
+            : [];
+        return values.Count == 0 ? "-" : values[values.Count / 2].ToString("F0", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>
     /// The watch-resume rows: times, not rates, so their ratio is etcd's time over Cairn's (above 1×
@@ -87,7 +91,8 @@ internal static class Report
                 var found = byTarget[target].Select(r => r.GetProperty("results").TryGetProperty(w, out var v) ? v : default).Where(v => v.ValueKind == JsonValueKind.Object).ToList();
                 long Sum(string field) => found.Sum(v => v.GetProperty(field).GetInt64());
                 var violations = Sum("Violations");
-                notes.Add(string.Create(inv, $"{w} on {target}: {Sum("Trials")} trials × {found.FirstOrDefault().GetProperty("Watchers").GetInt32()} watchers, {Sum("Events")} events checked, {Sum("Missed")} missed, {Sum("Duplicated")} duplicated, {Sum("OutOfOrder")} out of order, {Sum("NotResumed")} not resumed")
+                var breaks = ResumeMedian(byTarget, target, w, "Break");
+                notes.Add(string.Create(inv, $"{w} on {target}: kill → stream break seen {Lat(breaks)} ms; {Sum("Trials")} trials × {found.FirstOrDefault().GetProperty("Watchers").GetInt32()} watchers, {Sum("Events")} events checked, {Sum("Missed")} missed, {Sum("Duplicated")} duplicated, {Sum("OutOfOrder")} out of order, {Sum("NotResumed")} not resumed")
                     + (violations > 0 ? $" — **VIOLATION: {violations} watcher(s) did not get every event exactly once**" : "."));
             }
         }

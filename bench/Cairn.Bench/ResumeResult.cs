@@ -41,14 +41,8 @@ internal sealed class ResumeResult
     /// <summary>Descriptions of every watcher that missed, duplicated, reordered or never resumed events.</summary>
     public IReadOnlyList<string> Violations => _violations;
 
-    /// <summary>Counts one put of the writer.</summary>
-    public void CountPut(bool ok)
-    {
-        if (ok)
-            _putsOk++;
-        else
-            _putsFailed++;
-    }
+    /// <summary>Counts one put of the writer (puts complete concurrently).</summary>
+    public void CountPut(bool ok) => Interlocked.Increment(ref ok ? ref _putsOk : ref _putsFailed);
 
     /// <summary>Adds one trial's watchers, measured against the kill at <paramref name="killAt"/> (Stopwatch timestamp).</summary>
     public void Add(long killAt, IReadOnlyList<ResumingWatcher> watchers, IReadOnlyCollection<long> written, bool allResumed)

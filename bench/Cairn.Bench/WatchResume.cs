@@ -85,43 +85,43 @@ internal static class WatchResume
         result.Add(killAt, watchers, written, resumed);
     }
 
-    /// <summary>Puts a new key every <see cref="WriteInterval"/>; a failed put is not retried (its key may have committed), the next one has a new key.</summary>
+    /// <summary>
+    /// Starts a put of a new key every <see cref="WriteInterval"/> without waiting for the previous
+    /// one (open loop): a put lost with a dead leader hangs until its deadline, and a writer waiting
+    /// for it would measure its own timeout, not the watch. A failed put is not retried (its key may
+    /// have committed anyway); the next put has a new key.
+    /// </summary>
     private static async Task WriteAsync(GrpcChannel channel, ByteString prefix, ResumeResult counts, CancellationToken stop)
     {
         var interval = (long)(WriteInterval.TotalSeconds * Stopwatch.Frequency);
         var next = Stopwatch.GetTimestamp();
+        var inflight = new List<Task>();
         for (var seq = 0; !stop.IsCancellationRequested; seq++)
         {
-            try
-            {
-                var key = ByteString.CopyFromUtf8(prefix.ToStringUtf8() + seq.ToString("D7", System.Globalization.CultureInfo.InvariantCulture));
-                await channel.UnaryAsync(Put, new PutRequest { Key = key, Value = Workloads.Value(16) }, PutResponse.Parser,
-                    deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: stop).ConfigureAwait(false);
-                counts.CountPut(ok: true);
-            }
-            catch (RpcException) when (!stop.IsCancellationRequested)
-            {
-                counts.CountPut(ok: false);
-            }
-            catch (Exception) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            // A steady rate, not a catch-up burst after a slow put (an election stalls puts for a second).
+            var key = ByteString.CopyFromUtf8(prefix.ToStringUtf8() + seq.ToString("D7", System.Globalization.CultureInfo.InvariantCulture));
+            inflight.Add(PutAsync(channel, key, counts));
+            inflight.RemoveAll(t => t.IsCompleted);
+            // A steady rate, not a catch-up burst after a stall of the writer itself.
             next = Math.Max(next + interval, Stopwatch.GetTimestamp());
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
             if (wait > TimeSpan.Zero)
-            {
-                try
-                {
-                    await Task.Delay(wait, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+                await Task.WhenAny(Task.Delay(wait, stop)).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(inflight).ConfigureAwait(false);
+    }
+
+    private static async Task PutAsync(GrpcChannel channel, ByteString key, ResumeResult counts)
+    {
+        try
+        {
+            await channel.UnaryAsync(Put, new PutRequest { Key = key, Value = Workloads.Value(16) }, PutResponse.Parser,
+                deadline: DateTime.UtcNow.AddSeconds(5)).ConfigureAwait(false);
+            counts.CountPut(ok: true);
+        }
+        catch (RpcException)
+        {
+            counts.CountPut(ok: false);
         }
     }
 

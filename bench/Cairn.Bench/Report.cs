@@ -92,7 +92,11 @@ internal static class Report
                 long Sum(string field) => found.Sum(v => v.GetProperty(field).GetInt64());
                 var violations = Sum("Violations");
                 var breaks = ResumeMedian(byTarget, target, w, "Break");
-                notes.Add(string.Create(inv, $"{w} on {target}: kill → stream break seen {Lat(breaks)} ms; {Sum("Trials")} trials × {found.FirstOrDefault().GetProperty("Watchers").GetInt32()} watchers, {Sum("Events")} events checked, {Sum("Missed")} missed, {Sum("Duplicated")} duplicated, {Sum("OutOfOrder")} out of order, {Sum("NotResumed")} not resumed")
+                // Older runs lack the figures of events committed after the kill.
+                var fresh = found.All(v => v.TryGetProperty("FreshP50Ms", out _))
+                    ? string.Create(inv, $"kill → first event committed after the kill {Lat(ResumeMedian(byTarget, target, w, "Fresh"))} ms ({Sum("ResumedWithBacklog")} watchers resumed with a backlog from before the kill); ")
+                    : "";
+                notes.Add(string.Create(inv, $"{w} on {target}: kill → stream break seen {Lat(breaks)} ms; {fresh}{Sum("Trials")} trials × {found.FirstOrDefault().GetProperty("Watchers").GetInt32()} watchers, {Sum("Events")} events checked, {Sum("Missed")} missed, {Sum("Duplicated")} duplicated, {Sum("OutOfOrder")} out of order, {Sum("NotResumed")} not resumed")
                     + (violations > 0 ? $" — **VIOLATION: {violations} watcher(s) did not get every event exactly once**" : "."));
             }
         }

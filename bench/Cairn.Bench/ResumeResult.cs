@@ -12,9 +12,11 @@ internal sealed class ResumeResult
     private readonly Latencies _break = new(1);
     private readonly Latencies _resume = new(1);
     private readonly Latencies _gap = new(1);
+    private readonly Latencies _fresh = new(1);
     private readonly List<string> _violations = [];
     private int _trials;
     private int _notResumed;
+    private int _resumedWithBacklog;
     private long _events;
     private long _missed;
     private long _duplicated;
@@ -71,6 +73,10 @@ internal sealed class ResumeResult
             }
 
             _resume.Add(0, killAt, w.FirstAfterResumeAt);
+            if (w.FirstFreshAt != 0)
+                _fresh.Add(0, killAt, w.FirstFreshAt);
+            if (w.FirstRevisionAfterResume <= w.CommittedAtKill)
+                _resumedWithBacklog++;
             if (w.LastBeforeBreakAt != 0)
                 _gap.Add(0, w.LastBeforeBreakAt, w.FirstAfterResumeAt);
         }
@@ -82,7 +88,7 @@ internal sealed class ResumeResult
     /// <summary>The figures for the run's JSON (times in ms; <see cref="Report"/> reads them).</summary>
     public object ToJson()
     {
-        var (b, r, g) = (Summary(_break), Summary(_resume), Summary(_gap));
+        var (b, r, g, f) = (Summary(_break), Summary(_resume), Summary(_gap), Summary(_fresh));
         return new
         {
             Kind = "watch-resume",
@@ -96,6 +102,9 @@ internal sealed class ResumeResult
             ResumeP99Ms = r.P99Ms,
             GapP50Ms = g.P50Ms,
             GapP99Ms = g.P99Ms,
+            FreshP50Ms = f.P50Ms,
+            FreshP99Ms = f.P99Ms,
+            ResumedWithBacklog = _resumedWithBacklog,
             Samples = r.Ops,
             Events = _events,
             Missed = _missed,
@@ -113,9 +122,9 @@ internal sealed class ResumeResult
     /// <summary>One console line, like the other workloads'.</summary>
     public string Describe(string target)
     {
-        var (b, r, g) = (Summary(_break), Summary(_resume), Summary(_gap));
+        var (b, r, g, f) = (Summary(_break), Summary(_resume), Summary(_gap), Summary(_fresh));
         return string.Create(CultureInfo.InvariantCulture,
-            $"{target,-6} watch-resume-{Variant,-9} {_trials} trials x {Watchers} watchers: kill->break p50 {b.P50Ms:F1} / p99 {b.P99Ms:F1} ms, kill->first event p50 {r.P50Ms:F1} / p99 {r.P99Ms:F1} ms, gap p50 {g.P50Ms:F1} / p99 {g.P99Ms:F1} ms; {_events} events, {_missed} missed, {_duplicated} duplicated, {_outOfOrder} out of order, {_notResumed} not resumed; puts {_putsOk} ok / {_putsFailed} failed");
+            $"{target,-6} watch-resume-{Variant,-9} {_trials} trials x {Watchers} watchers: kill->break p50 {b.P50Ms:F1} / p99 {b.P99Ms:F1} ms, kill->first event p50 {r.P50Ms:F1} / p99 {r.P99Ms:F1} ms, gap p50 {g.P50Ms:F1} / p99 {g.P99Ms:F1} ms, kill->first event committed after it p50 {f.P50Ms:F1} / p99 {f.P99Ms:F1} ms ({_resumedWithBacklog} resumed with a backlog); {_events} events, {_missed} missed, {_duplicated} duplicated, {_outOfOrder} out of order, {_notResumed} not resumed; puts {_putsOk} ok / {_putsFailed} failed");
     }
 
     // The elapsed time only feeds the (unused) rate.

@@ -28,6 +28,9 @@ internal sealed class ResumingWatcher
     private long _firstAfterResumeAt;
     private int _eventsAfterResume;
     private int _delivered;
+    private long _committedAtKill = long.MaxValue;
+    private long _firstRevisionAfterResume;
+    private long _firstFreshAt;
 
     /// <param name="channels">One channel per endpoint, in endpoint order.</param>
     /// <param name="endpoint">The endpoint the watch starts on.</param>
@@ -60,6 +63,22 @@ internal sealed class ResumingWatcher
 
     /// <summary>When the first event on a stream opened after the break arrived, or 0.</summary>
     public long FirstAfterResumeAt => Volatile.Read(ref _firstAfterResumeAt);
+
+    /// <summary>
+    /// The highest revision known committed when the member was killed (set just before the kill):
+    /// events above it on a resumed stream are fresh, not a backlog replayed from before the kill.
+    /// </summary>
+    public long CommittedAtKill
+    {
+        get => Volatile.Read(ref _committedAtKill);
+        set => Volatile.Write(ref _committedAtKill, value);
+    }
+
+    /// <summary>The revision of the first event on a stream opened after the break, or 0.</summary>
+    public long FirstRevisionAfterResume => Volatile.Read(ref _firstRevisionAfterResume);
+
+    /// <summary>When the first event above <see cref="CommittedAtKill"/> arrived on a resumed stream, or 0.</summary>
+    public long FirstFreshAt => Volatile.Read(ref _firstFreshAt);
 
     /// <summary>Events delivered so far.</summary>
     public int Delivered => Volatile.Read(ref _delivered);
@@ -128,7 +147,13 @@ internal sealed class ResumingWatcher
             if (resumed)
             {
                 if (FirstAfterResumeAt == 0)
+                {
+                    Volatile.Write(ref _firstRevisionAfterResume, response.Events[0].Kv.ModRevision);
                     Volatile.Write(ref _firstAfterResumeAt, now);
+                }
+
+                if (FirstFreshAt == 0 && response.Events[^1].Kv.ModRevision > CommittedAtKill)
+                    Volatile.Write(ref _firstFreshAt, now);
                 Interlocked.Add(ref _eventsAfterResume, response.Events.Count);
             }
         }

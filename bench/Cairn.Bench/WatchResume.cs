@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Cairn.Grpc.Client;
 using Cairn.Protocol;
 using Etcdserverpb;
@@ -64,10 +65,16 @@ internal static class WatchResume
         await Task.WhenAll(watchers.Select(w => w.Created)).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
         using var stopWriter = new CancellationTokenSource();
-        var writerTask = Task.Run(() => WriteAsync(writerChannel, prefix, result, stopWriter.Token));
+        var acked = new StrongBox<long>();
+        var writerTask = Task.Run(() => WriteAsync(writerChannel, prefix, result, acked, stopWriter.Token));
         // Let the watchers settle into the steady stream before the kill.
         await WaitUntil(() => watchers.All(w => w.Delivered >= 100), TimeSpan.FromSeconds(10)).ConfigureAwait(false);
 
+        // Events up to the last acknowledged put were committed before the kill; a watcher that
+        // resumes can get those first (a backlog its old member had not delivered yet).
+        var committedAtKill = Volatile.Read(ref acked.Value);
+        foreach (var w in watchers)
+            w.CommittedAtKill = committedAtKill;
         var killAt = Stopwatch.GetTimestamp();
         using (var member = Process.GetProcessById(pid))
             member.Kill(); // SIGKILL, as kill -9
@@ -91,7 +98,7 @@ internal static class WatchResume
     /// for it would measure its own timeout, not the watch. A failed put is not retried (its key may
     /// have committed anyway); the next put has a new key.
     /// </summary>
-    private static async Task WriteAsync(GrpcChannel channel, ByteString prefix, ResumeResult counts, CancellationToken stop)
+    private static async Task WriteAsync(GrpcChannel channel, ByteString prefix, ResumeResult counts, StrongBox<long> acked, CancellationToken stop)
     {
         var interval = (long)(WriteInterval.TotalSeconds * Stopwatch.Frequency);
         var next = Stopwatch.GetTimestamp();
@@ -99,7 +106,7 @@ internal static class WatchResume
         for (var seq = 0; !stop.IsCancellationRequested; seq++)
         {
             var key = ByteString.CopyFromUtf8(prefix.ToStringUtf8() + seq.ToString("D7", System.Globalization.CultureInfo.InvariantCulture));
-            inflight.Add(PutAsync(channel, key, counts));
+            inflight.Add(PutAsync(channel, key, counts, acked));
             inflight.RemoveAll(t => t.IsCompleted);
             // A steady rate, not a catch-up burst after a stall of the writer itself.
             next = Math.Max(next + interval, Stopwatch.GetTimestamp());
@@ -111,12 +118,19 @@ internal static class WatchResume
         await Task.WhenAll(inflight).ConfigureAwait(false);
     }
 
-    private static async Task PutAsync(GrpcChannel channel, ByteString key, ResumeResult counts)
+    /// <summary>One put; raises <paramref name="acked"/> to its revision when it succeeds.</summary>
+    private static async Task PutAsync(GrpcChannel channel, ByteString key, ResumeResult counts, StrongBox<long> acked)
     {
         try
         {
-            await channel.UnaryAsync(Put, new PutRequest { Key = key, Value = Workloads.Value(16) }, PutResponse.Parser,
+            var response = await channel.UnaryAsync(Put, new PutRequest { Key = key, Value = Workloads.Value(16) }, PutResponse.Parser,
                 deadline: DateTime.UtcNow.AddSeconds(5)).ConfigureAwait(false);
+            long seen;
+            while ((seen = Volatile.Read(ref acked.Value)) < response.Header.Revision
+                   && Interlocked.CompareExchange(ref acked.Value, response.Header.Revision, seen) != seen)
+            {
+            }
+
             counts.CountPut(ok: true);
         }
         catch (RpcException)

@@ -17,6 +17,7 @@ internal sealed class ResumeResult
     private int _trials;
     private int _notResumed;
     private int _resumedWithBacklog;
+    private int _resumedInOldTerm;
     private long _events;
     private long _missed;
     private long _duplicated;
@@ -77,6 +78,8 @@ internal sealed class ResumeResult
                 _fresh.Add(0, killAt, w.FirstFreshAt);
             if (w.FirstRevisionAfterResume <= w.CommittedAtKill)
                 _resumedWithBacklog++;
+            if (w.FirstTermAfterResume == w.TermAtStart)
+                _resumedInOldTerm++;
             if (w.LastBeforeBreakAt != 0)
                 _gap.Add(0, w.LastBeforeBreakAt, w.FirstAfterResumeAt);
         }
@@ -105,6 +108,7 @@ internal sealed class ResumeResult
             FreshP50Ms = f.P50Ms,
             FreshP99Ms = f.P99Ms,
             ResumedWithBacklog = _resumedWithBacklog,
+            ResumedInOldTerm = _resumedInOldTerm,
             Samples = r.Ops,
             Events = _events,
             Missed = _missed,
@@ -124,7 +128,7 @@ internal sealed class ResumeResult
     {
         var (b, r, g, f) = (Summary(_break), Summary(_resume), Summary(_gap), Summary(_fresh));
         return string.Create(CultureInfo.InvariantCulture,
-            $"{target,-6} watch-resume-{Variant,-9} {_trials} trials x {Watchers} watchers: kill->break p50 {b.P50Ms:F1} / p99 {b.P99Ms:F1} ms, kill->first event p50 {r.P50Ms:F1} / p99 {r.P99Ms:F1} ms, gap p50 {g.P50Ms:F1} / p99 {g.P99Ms:F1} ms, kill->first event committed after it p50 {f.P50Ms:F1} / p99 {f.P99Ms:F1} ms ({_resumedWithBacklog} resumed with a backlog); {_events} events, {_missed} missed, {_duplicated} duplicated, {_outOfOrder} out of order, {_notResumed} not resumed; puts {_putsOk} ok / {_putsFailed} failed");
+            $"{target,-6} watch-resume-{Variant,-9} {_trials} trials x {Watchers} watchers: kill->break p50 {b.P50Ms:F1} / p99 {b.P99Ms:F1} ms, kill->first event p50 {r.P50Ms:F1} / p99 {r.P99Ms:F1} ms, gap p50 {g.P50Ms:F1} / p99 {g.P99Ms:F1} ms, kill->first event committed after it p50 {f.P50Ms:F1} / p99 {f.P99Ms:F1} ms ({_resumedWithBacklog} resumed with a backlog, {_resumedInOldTerm} got their first event in the old term); {_events} events, {_missed} missed, {_duplicated} duplicated, {_outOfOrder} out of order, {_notResumed} not resumed; puts {_putsOk} ok / {_putsFailed} failed");
     }
 
     // The elapsed time only feeds the (unused) rate.

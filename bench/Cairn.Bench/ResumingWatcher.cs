@@ -31,6 +31,8 @@ internal sealed class ResumingWatcher
     private long _committedAtKill = long.MaxValue;
     private long _firstRevisionAfterResume;
     private long _firstFreshAt;
+    private long _termAtStart;
+    private long _firstTermAfterResume;
 
     /// <param name="channels">One channel per endpoint, in endpoint order.</param>
     /// <param name="endpoint">The endpoint the watch starts on.</param>
@@ -79,6 +81,12 @@ internal sealed class ResumingWatcher
 
     /// <summary>When the first event above <see cref="CommittedAtKill"/> arrived on a resumed stream, or 0.</summary>
     public long FirstFreshAt => Volatile.Read(ref _firstFreshAt);
+
+    /// <summary>The Raft term in the header of the first watch's creation.</summary>
+    public long TermAtStart => Volatile.Read(ref _termAtStart);
+
+    /// <summary>The Raft term in the header of the first response with events after the break, or 0.</summary>
+    public long FirstTermAfterResume => Volatile.Read(ref _firstTermAfterResume);
 
     /// <summary>Events delivered so far.</summary>
     public int Delivered => Volatile.Read(ref _delivered);
@@ -129,8 +137,8 @@ internal sealed class ResumingWatcher
         while (await call.MoveNextAsync(stop).ConfigureAwait(false))
         {
             var response = call.Current;
-            if (response.Created)
-                _created.TrySetResult();
+            if (response.Created && _created.TrySetResult())
+                Volatile.Write(ref _termAtStart, (long)response.Header.RaftTerm);
             if (response.Canceled)
                 throw new InvalidOperationException($"watch cancelled by the server: {response.CancelReason} (compact revision {response.CompactRevision})");
             if (response.Events.Count == 0)
@@ -149,6 +157,8 @@ internal sealed class ResumingWatcher
                 if (FirstAfterResumeAt == 0)
                 {
                     Volatile.Write(ref _firstRevisionAfterResume, response.Events[0].Kv.ModRevision);
+                    // Still the old term: the member delivered it before any new leader (its own apply backlog).
+                    Volatile.Write(ref _firstTermAfterResume, (long)response.Header.RaftTerm);
                     Volatile.Write(ref _firstAfterResumeAt, now);
                 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: a real 3-member etcd 3.4 and a 3-member Cairn on this machine, the same
 # workloads (bench/Cairn.Bench) run against each in alternation, then one table with ratios.
+# The last workload, watch-resume, kills members with kill -9; scripts/bench-restart.sh brings them back.
 #   scripts/bench.sh [--quick] [--rounds N]     results: docs/benchmarks.md, docs/bench/*.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,13 +28,15 @@ for r in $(seq "$rounds"); do
   echo "== round $r: etcd"
   rm -rf "$work/etcd"; ../shared/tools/etcd-cluster.sh start "$work/etcd"
   pids=$(cat "$work"/etcd/e1.pid "$work"/etcd/e2.pid "$work"/etcd/e3.pid | paste -sd,)
-  dotnet "$bench" run --name etcd --endpoints 127.0.0.1:22379,127.0.0.1:22479,127.0.0.1:22579 --pids "$pids" --out "$out/etcd-$r.json" $quick
+  dotnet "$bench" run --name etcd --endpoints 127.0.0.1:22379,127.0.0.1:22479,127.0.0.1:22579 --pids "$pids" --out "$out/etcd-$r.json" $quick \
+    --restart "scripts/bench-restart.sh etcd {n} $work/etcd"
   ../shared/tools/etcd-cluster.sh stop "$work/etcd"; files+=("$out/etcd-$r.json")
 
   echo "== round $r: cairn"
   rm -rf "$work/cairn"; scripts/cluster.sh start "$work/cairn" >/dev/null
   pids=$(cat "$work"/cairn/c1.pid "$work"/cairn/c2.pid "$work"/cairn/c3.pid | paste -sd,)
-  dotnet "$bench" run --name cairn --endpoints 127.0.0.1:32379,127.0.0.1:32479,127.0.0.1:32579 --pids "$pids" --out "$out/cairn-$r.json" $quick
+  dotnet "$bench" run --name cairn --endpoints 127.0.0.1:32379,127.0.0.1:32479,127.0.0.1:32579 --pids "$pids" --out "$out/cairn-$r.json" $quick \
+    --restart "scripts/bench-restart.sh cairn {n} $work/cairn"
   scripts/cluster.sh stop "$work/cairn"; files+=("$out/cairn-$r.json")
 done
 dotnet "$bench" report --out docs/benchmarks.md "${files[@]}"

@@ -30,6 +30,7 @@ projects=(
   tests/Node.Tests
   tests/integration
   tests/jepsen-lite/Tests
+  tests/Bench.Tests
 )
 passed=0 failed=0 skipped=0 status=0
 log=$(mktemp)

@@ -1,6 +1,7 @@
 // Cairn's benchmark: the same v3 workloads against any etcd-API cluster.
 //   run    --name NAME --endpoints a,b,c --pids p1,p2,p3 --out FILE.json [--quick]
 //        [--only put-seq-1,put-64,...] [--spans FILE]    (a subset of workloads; put-seq-1's per-op times)
+//        [--restart 'CMD {n}']                           (watch-resume: restarts member n, 1-based, and prints its pid)
 //   report --out docs/benchmarks.md FILE.json...      (side-by-side table with ratios)
 //   trace DIR                                          (stage medians of put-seq-1 from CAIRN_LATENCY_TRACE files + --spans)
 // scripts/bench.sh starts a real 3-member etcd and a 3-member Cairn and runs both in alternation.
@@ -18,7 +19,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Cairn.Bench run --name N --endpoints a,b,c --pids p1,p2,p3 --out F.json [--quick] [--only W1,W2] [--spans F] | report --out F.md A.json B.json ... | trace DIR");
+    Console.Error.WriteLine("usage: Cairn.Bench run --name N --endpoints a,b,c --pids p1,p2,p3 --out F.json [--quick] [--only W1,W2] [--spans F] [--restart 'CMD {n}'] | report --out F.md A.json B.json ... | trace DIR");
     return 2;
 }
 
@@ -87,6 +88,26 @@ static async Task<int> RunAsync(Dictionary<string, string> o)
         var idle = await Workloads.IdleWatcherBytes(target, watchers: quick ? 2_000 : 10_000, streamsCount: 10);
         results["idle-watcher-bytes"] = idle;
         Console.WriteLine($"{target.Name,-6} idle watcher            {idle,10:F0} bytes of member RSS each");
+    }
+
+    // Last: it kills members. Without a restart command only one member can go (a second kill of
+    // three would leave no quorum), so the leader variant needs one.
+    if (Wanted("watch-resume") && pids.Length == endpoints.Length)
+    {
+        var restart = o.GetValueOrDefault("restart");
+        foreach (var watchLeader in restart is null ? [false] : new[] { false, true })
+        {
+            var trials = watchLeader ? (quick ? 2 : 3) : (quick ? 3 : 5);
+            var resume = await WatchResume.RunAsync(target, pids, restart, watchLeader, trials, watchers: 10);
+            results["watch-resume-" + resume.Variant] = resume.ToJson();
+            Console.WriteLine(resume.Describe(target.Name));
+            foreach (var violation in resume.Violations)
+                Console.Error.WriteLine($"*** WATCH-RESUME VIOLATION ({target.Name}): {violation}");
+        }
+    }
+    else if (Wanted("watch-resume"))
+    {
+        Console.Error.WriteLine("watch-resume skipped: it needs --pids for every endpoint (it kills members)");
     }
 
     var json = JsonSerializer.Serialize(new { target = target.Name, results }, new JsonSerializerOptions { WriteIndented = true });

@@ -171,7 +171,8 @@ internal static class Workloads
         return (after - before) / (double)(perStream * streamsCount);
     }
 
-    private static ByteString PrefixEnd(ByteString prefix)
+    /// <summary>The range end that makes <paramref name="prefix"/> a prefix watch or range.</summary>
+    public static ByteString PrefixEnd(ByteString prefix)
     {
         var bytes = prefix.ToByteArray();
         bytes[^1]++;

@@ -126,6 +126,8 @@ public sealed partial class TestCluster : IAsyncDisposable
         "--listen-peer-urls", $"http://127.0.0.1:{m.PeerPort}", "--initial-advertise-peer-urls", m.PeerUrl,
         "--initial-cluster", initialCluster, "--initial-cluster-state", state, "--initial-cluster-token", token,
         "--heartbeat-interval", "100", "--election-timeout", "1000",
+        // Periodic per-watch progress notifications for the client watchers (Workloads/ClientWatchWorkload.cs).
+        "--experimental-watch-progress-notify-interval", $"{(int)Workloads.ClientWatchWorkload.ProgressNotifyInterval.TotalMilliseconds}ms",
     ];
 
     public static int FreePort()

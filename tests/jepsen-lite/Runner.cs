@@ -128,6 +128,8 @@ public static class Runner
             var clientWatchers = Enumerable.Range(0, 3).SelectMany(m => new[] { (m, true, m % 2 == 0), (m, false, m % 2 == 1) })
                 .Select(w => Task.Run(() => clientWatch.WatcherAsync(w.Item1, w.Item2, w.Item3, () => Volatile.Read(ref finalRev), archiveStop.Token), ct))
                 .ToList();
+            // One more from revision 1 whose consumer stalls: suspended and re-created by the client, it meets compaction.
+            clientWatchers.Add(Task.Run(() => clientWatch.WatcherAsync(1, true, false, () => Volatile.Read(ref finalRev), archiveStop.Token, stalling: true), ct));
             using (var load = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 var tasks = new List<Task>();

@@ -22,14 +22,26 @@ public sealed class ClientWatchWorkload(TestCluster cluster, Recorder rec, Func<
     /// </summary>
     public static readonly TimeSpan ProgressNotifyInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>A stalling consumer's queue (batches) and its rhythm: long enough behind a compaction to be compacted away.</summary>
+    public const int StallingQueueCapacity = 8;
+
+    /// <summary>How long a stalling consumer stops reading.</summary>
+    public static readonly TimeSpan StallFor = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a stalling consumer reads between stalls.</summary>
+    public static readonly TimeSpan StallEvery = TimeSpan.FromSeconds(3);
+
     /// <summary>
     /// Watches <c>k..l</c> (prev_kv, progress notify) through a client whose endpoints are every member starting with
     /// <paramref name="member"/>; from revision 1 or, when <paramref name="fromStart"/> is false, from "now" (the created
     /// notification's header revision + 1). Runs until <paramref name="until"/> returns a revision &gt; 0 that the watch
     /// has reached (delivered or notified), or until <paramref name="ct"/> fires. A watch ended by compaction
     /// (<see cref="WatchCompactedException"/>) is recorded as such and re-made from the compact revision.
+    /// With <paramref name="stalling"/> the consumer stops reading for <see cref="StallFor"/> every <see cref="StallEvery"/>
+    /// until the load ends, with a queue of <see cref="StallingQueueCapacity"/> batches: the client suspends the watch on
+    /// the server and re-creates it from its cursor later, so a compaction meanwhile ends it as compacted.
     /// </summary>
-    public async Task WatcherAsync(int member, bool fromStart, bool requireLeader, Func<long> until, CancellationToken ct)
+    public async Task WatcherAsync(int member, bool fromStart, bool requireLeader, Func<long> until, CancellationToken ct, bool stalling = false)
     {
         int process = nextProcess();
         int n = cluster.Members.Count;
@@ -41,10 +53,12 @@ public sealed class ClientWatchWorkload(TestCluster cluster, Recorder rec, Func<
             // Quicker than the defaults (5 s + 3 s) so a paused member is left within a scenario's fault hold.
             WatchProbeInterval = TimeSpan.FromSeconds(2),
             WatchProbeTimeout = TimeSpan.FromSeconds(2),
+            WatchQueueCapacity = stalling ? StallingQueueCapacity : 1024,
             Log = line => rec.Add(new HOp { Process = process, Type = OpType.Ok, F = Fn.ClientLog, Value = line, Member = MemberIn(line) }),
         };
         await using var client = new EtcdClient(options);
         long start = fromStart ? 1 : 0, last = 0, created = 0;
+        long nextStall = Environment.TickCount64 + (long)StallEvery.TotalMilliseconds;
         while (!ct.IsCancellationRequested)
         {
             rec.Add(new HOp
@@ -80,6 +94,11 @@ public sealed class ClientWatchWorkload(TestCluster cluster, Recorder rec, Func<
                     {
                         error = $"caught up with revision {target}";
                         break;
+                    }
+                    if (stalling && until() == 0 && Environment.TickCount64 >= nextStall)
+                    {
+                        await Task.Delay(StallFor, CancellationToken.None);
+                        nextStall = Environment.TickCount64 + (long)StallEvery.TotalMilliseconds;
                     }
                 }
                 error ??= "watch ended";

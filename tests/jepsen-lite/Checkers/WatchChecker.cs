@@ -20,6 +20,9 @@ namespace Cairn.JepsenLite.Checkers;
 /// </summary>
 public static class WatchChecker
 {
+    /// <summary>Problems kept per watcher process (the rest are counted in one line).</summary>
+    private const int PerWatcherProblems = 3;
+
     public static CheckResult Check(IReadOnlyList<Op> history, CommittedHistory committed)
     {
         var problems = new List<string>();
@@ -46,7 +49,7 @@ public static class WatchChecker
             long lastDelivered = 0, lastProgress = 0, watcherLast = 0;
             bool prevEndedCompacted = false, first = true, isClient = false;
             string? lastMember = null;
-            int p = group.Key;
+            int p = group.Key, problemsBefore = problems.Count;
             foreach (var op in group)
             {
                 switch (op.F)
@@ -176,6 +179,14 @@ public static class WatchChecker
             if (isClient && finalRevision is { } fin && !prevEndedCompacted)
             {
                 CheckCaughtUp(problems, p, lastSession, expected, ptr, fin, lastDelivered, at => TombstoneCompacted(at, long.MaxValue));
+            }
+            // One wrong bookmark makes every later event of the watcher a problem too; keep a few per watcher so the
+            // report (first 20 problems) still shows every watcher that has any.
+            int mine = problems.Count - problemsBefore;
+            if (mine > PerWatcherProblems)
+            {
+                problems.RemoveRange(problemsBefore + PerWatcherProblems, mine - PerWatcherProblems);
+                problems.Add($"watcher p{p}: {mine - PerWatcherProblems} more problems");
             }
         }
         return CheckResult.From("watch", problems, $"{sessions} watch sessions, {events} events, {progress} progress notifications");

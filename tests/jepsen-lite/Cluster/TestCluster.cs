@@ -184,7 +184,8 @@ public sealed partial class TestCluster : IAsyncDisposable
         try
         {
             foreach (var m in members) m.Start();
-            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
+            // Generous: on a shared 2-core machine under other builds a member's runtime alone can take a minute to start.
+            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(180), ct);
         }
         catch
         {

@@ -46,7 +46,7 @@ public static class WatchChecker
             Op? session = null, lastSession = null;
             List<(long Rev, List<Ev> Evs)> expected = [];
             int ptr = 0;
-            long lastDelivered = 0, lastProgress = 0, watcherLast = 0;
+            long lastDelivered = 0, lastProgress = 0, watcherLast = 0, sessionStart = 1;
             bool prevEndedCompacted = false, first = true, isClient = false;
             string? lastMember = null;
             int p = group.Key, problemsBefore = problems.Count;
@@ -67,7 +67,8 @@ public static class WatchChecker
                         // A client watch from "now" (0) expects nothing until its created notification fixes the start.
                         expected = op.StartRevision == 0 ? [] : Expected(committed, op, op.StartRevision ?? 1);
                         ptr = 0;
-                        lastDelivered = Math.Max(0, (op.StartRevision ?? 1) - 1);
+                        sessionStart = op.StartRevision ?? 1;
+                        lastDelivered = Math.Max(0, sessionStart - 1);
                         lastProgress = 0;
                         lastMember = null;
                         break;
@@ -77,6 +78,7 @@ public static class WatchChecker
                             expected = Expected(committed, session, createdAt + 1);
                             ptr = 0;
                             lastDelivered = createdAt;
+                            sessionStart = createdAt + 1;
                         }
                         break;
                     case Fn.WatchEvent when session != null:
@@ -92,7 +94,7 @@ public static class WatchChecker
                             string where = Where(p, session, op, lastMember);
                             if (r <= lastDelivered)
                             {
-                                bool splitOrDup = r == lastDelivered && r >= session.StartRevision;
+                                bool splitOrDup = r == lastDelivered && r >= sessionStart;
                                 problems.Add(splitOrDup
                                     ? $"{where}: revision {r} delivered again in a later response (duplicate or split revision): {string.Join(", ", got)}"
                                     : $"{where}: event at revision {r} after revision {lastDelivered} (out of order, duplicate or below the start revision): {string.Join(", ", got)}");

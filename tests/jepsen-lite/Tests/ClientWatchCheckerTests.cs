@@ -96,6 +96,7 @@ public class ClientWatchCheckerTests
     {
         var below = Watch(new H().CStart(21, "a", 0, "\0").CCreated(21, 3).CEv(21, "c1", 3, X3).CEv(21, "c1", 5, Y4, D5).CEnd(21));
         Assert.Equal(Validity.Invalid, below.Validity);
+        Assert.Contains(below.Problems, p => p.Contains("below the start revision"));
         var early = Watch(new H().CStart(21, "a", 0, "\0").CEv(21, "c1", 4, Y4).CCreated(21, 3).CEv(21, "c1", 5, D5).CEnd(21));
         Assert.Equal(Validity.Invalid, early.Validity);
         Assert.Contains(early.Problems, p => p.Contains("before the created notification"));

@@ -102,6 +102,10 @@ public static class Runner
         return results;
     }
 
+    /// <summary>Watch streams the client watchers opened (each beyond a watcher's first is a failover), from their log lines.</summary>
+    private static int ClientStreams(List<Op> history) =>
+        history.Count(o => o.F == Fn.ClientLog && o.Value?.StartsWith("watch stream #", StringComparison.Ordinal) == true && o.Value.Contains(" opening on ", StringComparison.Ordinal));
+
     public static async Task<RunResult> RunAsync(Target target, int seed, Scenario scenario, string dir, Action<string> log, CancellationToken ct)
     {
         Directory.CreateDirectory(dir);
@@ -117,6 +121,15 @@ public static class Runner
             using var archiveStop = new CancellationTokenSource();
             var archive = Task.Run(() => work.WatcherAsync(0, "k", "l", true, false, false, archiveStop.Token, archive: true,
                 done: () => Volatile.Read(ref finalRev) > 0 && work.ArchiveLast >= Volatile.Read(ref finalRev)), ct);
+            // Client watchers (through src/Client, failing over by themselves): per member one from revision 1 and one
+            // from "now", require-leader alternating so every combination runs. Like the archive they run on after the
+            // load until they reach the final revision, so the checker can demand the whole committed history of them.
+            var clientWatch = new Workloads.ClientWatchWorkload(cluster, rec, work.NextProcess);
+            var clientWatchers = Enumerable.Range(0, 3).SelectMany(m => new[] { (m, true, m % 2 == 0), (m, false, m % 2 == 1) })
+                .Select(w => Task.Run(() => clientWatch.WatcherAsync(w.Item1, w.Item2, w.Item3, () => Volatile.Read(ref finalRev), archiveStop.Token), ct))
+                .ToList();
+            // One more from revision 1 whose consumer stalls: suspended and re-created by the client, it meets compaction.
+            clientWatchers.Add(Task.Run(() => clientWatch.WatcherAsync(1, true, false, () => Volatile.Read(ref finalRev), archiveStop.Token, stalling: true), ct));
             using (var load = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 var tasks = new List<Task>();
@@ -146,10 +159,11 @@ public static class Runner
                 await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
                 await Task.Delay(500, ct);
                 Volatile.Write(ref finalRev, await work.FinalStateAsync(0, ct));
-                var caught = await Task.WhenAny(archive, Task.Delay(TimeSpan.FromSeconds(30), ct));
-                if (caught != archive || work.ArchiveLast < finalRev)
+                var watchers = Task.WhenAll([archive, .. clientWatchers]);
+                var caught = await Task.WhenAny(watchers, Task.Delay(TimeSpan.FromSeconds(30), ct));
+                if (caught != watchers || work.ArchiveLast < finalRev)
                 {
-                    log($"archive watcher reached {work.ArchiveLast} of {finalRev}");
+                    log($"archive watcher reached {work.ArchiveLast} of {finalRev}; client watchers done: {clientWatchers.Count(t => t.IsCompleted)} of {clientWatchers.Count}");
                 }
             }
             catch (Exception e) when (e is TimeoutException or Cairn.Protocol.RpcException)
@@ -160,6 +174,7 @@ public static class Runner
             }
             archiveStop.Cancel();
             try { await archive; } catch (OperationCanceledException) { }
+            await Task.WhenAll(clientWatchers);
         }
         var history = rec.Snapshot();
         var path = Path.Combine(dir, "history.jsonl");
@@ -171,6 +186,7 @@ public static class Runner
         var counts = $"ops: {Count(OpType.Invoke)} invoked, {Count(OpType.Ok)} ok, {Count(OpType.Fail)} fail, {Count(OpType.Info)} info; " +
             $"txns: {Txns(OpType.Invoke)} invoked, {history.Count(o => o.F == Fn.Txn && o.Succeeded == true)} appended, {history.Count(o => o.F == Fn.Txn && o.Succeeded == false)} compare failed, {Txns(OpType.Info)} info; " +
             $"watch: {history.Count(o => o.F == Fn.WatchEvent)} event responses, {history.Count(o => o.F == Fn.Progress)} progress, {history.Count(o => o.F == Fn.WatchStart)} sessions; " +
+            $"client watch: {history.Count(o => o.F == Fn.WatchStart && o.Client == true)} sessions, {ClientStreams(history)} streams opened; " +
             $"faults: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Invoke)}, replacements: {history.Count(o => o.F == Fn.Nemesis && o.Type == OpType.Ok && o.Value?.StartsWith("replaced ", StringComparison.Ordinal) == true)}";
         var sb = new StringBuilder();
         sb.AppendLine($"scenario {scenario.Name}  target {target}  seed {seed}  duration {scenario.Seconds}s  faults {string.Join(",", scenario.Faults)}");

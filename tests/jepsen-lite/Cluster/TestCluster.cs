@@ -126,6 +126,8 @@ public sealed partial class TestCluster : IAsyncDisposable
         "--listen-peer-urls", $"http://127.0.0.1:{m.PeerPort}", "--initial-advertise-peer-urls", m.PeerUrl,
         "--initial-cluster", initialCluster, "--initial-cluster-state", state, "--initial-cluster-token", token,
         "--heartbeat-interval", "100", "--election-timeout", "1000",
+        // Periodic per-watch progress notifications for the client watchers (Workloads/ClientWatchWorkload.cs).
+        "--experimental-watch-progress-notify-interval", $"{(int)Workloads.ClientWatchWorkload.ProgressNotifyInterval.TotalMilliseconds}ms",
     ];
 
     public static int FreePort()
@@ -182,7 +184,8 @@ public sealed partial class TestCluster : IAsyncDisposable
         try
         {
             foreach (var m in members) m.Start();
-            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
+            // Generous: on a shared 2-core machine under other builds a member's runtime alone can take a minute to start.
+            await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(180), ct);
         }
         catch
         {

@@ -34,7 +34,7 @@ public sealed class Op
     public int Process { get; set; }
     /// <summary>invoke | ok | fail (definitely had no effect) | info (outcome unknown).</summary>
     public string Type { get; set; } = OpType.Invoke;
-    /// <summary>read | write | cas | watch-start | watch-event | progress | watch-end | compact.</summary>
+    /// <summary>read | write | cas | txn | watch-start | watch-created | watch-event | progress | watch-end | client-log | compact | ….</summary>
     public string F { get; set; } = "";
     public string? Key { get; set; }
     /// <summary>read: the value read (null = absent); write: the value written (null = delete); cas: new value.</summary>
@@ -43,7 +43,10 @@ public sealed class Op
     public string? Expected { get; set; }
     /// <summary>cas: whether the compare held (only on ok).</summary>
     public bool? Succeeded { get; set; }
-    /// <summary>Response header revision (ok), or the compaction revision (compact).</summary>
+    /// <summary>
+    /// Response header revision (ok), or the compaction revision (compact); watch-created: the created response's
+    /// header revision; watch-end of a client watcher ended by compaction: the revision the client needed next.
+    /// </summary>
     public long? Revision { get; set; }
     /// <summary>read: mod_revision of the value read.</summary>
     public long? ModRevision { get; set; }
@@ -58,6 +61,12 @@ public sealed class Op
     public bool? NoPut { get; set; }
     public bool? NoDelete { get; set; }
     public bool? PrevKv { get; set; }
+    /// <summary>watch-start: the watcher goes through the C# client (src/Client) with every member as an endpoint, failing over by itself.</summary>
+    public bool? Client { get; set; }
+    /// <summary>watch-start of a client watcher: the watch was made with require-leader (hasleader metadata).</summary>
+    public bool? RequireLeader { get; set; }
+    /// <summary>watch-start of a client watcher: the member names of its endpoints, preferred first.</summary>
+    public List<string>? Endpoints { get; set; }
     /// <summary>watch-end: compact revision when the watch was cancelled because of compaction.</summary>
     public long? CompactRevision { get; set; }
     public List<Ev>? Events { get; set; }
@@ -78,7 +87,7 @@ public static class OpType
 public static class Fn
 {
     public const string Read = "read", Write = "write", Cas = "cas", WatchStart = "watch-start", WatchEvent = "watch-event",
-        Progress = "progress", WatchEnd = "watch-end", Compact = "compact", Nemesis = "nemesis", Txn = "txn";
+        Progress = "progress", WatchEnd = "watch-end", WatchCreated = "watch-created", ClientLog = "client-log", Compact = "compact", Nemesis = "nemesis", Txn = "txn";
 }
 
 /// <summary>JSON lines reading and writing of histories.</summary>

@@ -61,5 +61,26 @@ public sealed class H
     public H Txn(int p, long rev, Mop[] reads, params Mop[] appends) =>
         TxnInv(p, [.. reads.Select(r => R(r.Key)), .. appends]).TxnOk(p, true, rev, [.. reads, .. appends]);
 
+    /// <summary>A client watcher's watch-start (C# client, endpoints c1..c3 from <paramref name="member"/>); start 0 = from "now".</summary>
+    public H CStart(int p, string key, long start, string? rangeEnd = null, bool requireLeader = false, string member = "c1") =>
+        Add(new Op
+        {
+            Process = p, Type = OpType.Ok, F = Fn.WatchStart, Key = key, StartRevision = start, RangeEnd = rangeEnd, PrevKv = true,
+            Client = true, RequireLeader = requireLeader, Endpoints = [member, "c2", "c3"], Member = member,
+        });
+
+    /// <summary>A client watcher's created notification (header revision <paramref name="rev"/>) from <paramref name="member"/>.</summary>
+    public H CCreated(int p, long rev, string member = "c1") => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchCreated, Revision = rev, Member = member });
+
+    /// <summary>A batch of events a client watcher delivered from <paramref name="member"/>'s stream.</summary>
+    public H CEv(int p, string member, long hdr, params Ev[] evs) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEvent, Revision = hdr, Events = [.. evs], Member = member });
+
+    /// <summary>A progress notification a client watcher delivered from <paramref name="member"/>'s stream.</summary>
+    public H CProg(int p, string member, long rev) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.Progress, Revision = rev, Member = member });
+
+    /// <summary>A client watcher's end: compacted at <paramref name="compact"/> while needing <paramref name="needed"/>, or (null) cancelled.</summary>
+    public H CEnd(int p, long? compact = null, long? needed = null) =>
+        Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEnd, CompactRevision = compact, Revision = needed, Error = compact != null ? "compacted" : "cancelled" });
+
     public H WEnd(int p, long? compact = null) => Add(new Op { Process = p, Type = OpType.Ok, F = Fn.WatchEnd, CompactRevision = compact, Error = "test" });
 }

@@ -206,7 +206,8 @@ public sealed class Workloads(TestCluster cluster, Recorder rec, int seed)
         }
     }
 
-    private static Ev Convert(Mvccpb.Event e) => new()
+    /// <summary>A watch event as the history records it.</summary>
+    internal static Ev Convert(Mvccpb.Event e) => new()
     {
         Type = e.Type == Mvccpb.Event.Types.EventType.Put ? "PUT" : "DELETE",
         Key = e.Kv.Key.ToStringUtf8(),

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 using Mvccpb;
 
 namespace Cairn.Client;
@@ -33,17 +31,7 @@ public sealed partial class EtcdClient
         {
             while (true)
             {
-                bool more;
-                try
-                {
-                    more = await watcher.Output.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (ChannelClosedException e) when (e.InnerException != null)
-                {
-                    ExceptionDispatchInfo.Throw(e.InnerException);
-                    throw;
-                }
-                if (!more)
+                if (!await watcher.Output.WaitOrThrowAsync(cancellationToken).ConfigureAwait(false))
                 {
                     yield break;
                 }

@@ -423,7 +423,7 @@ internal sealed class WatchHub : IAsyncDisposable
         _session = null;
         session.Close(graceful: false, TimeSpan.Zero);
         var rpc = error as RpcException;
-        if (rpc != null && IsTerminal(rpc))
+        if (rpc != null && FailureClassifier.IsTerminal(rpc))
         {
             // The server rejects watching itself (auth, unimplemented, bad request): retrying elsewhere will not help.
             _options.Log?.Invoke($"watch stream #{session.Id} on {session.Endpoint.Address} refused: {rpc.Status}: {rpc.Message}");
@@ -446,9 +446,6 @@ internal sealed class WatchHub : IAsyncDisposable
         }
         ScheduleReconnect();
     }
-
-    private static bool IsTerminal(RpcException e) => e.Status is StatusCode.Unimplemented or StatusCode.Unauthenticated
-        or StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.FailedPrecondition;
 
     private static string Describe(Exception e) => e is RpcException rpc ? $"{rpc.Status}: {rpc.Message}" : e.GetType().Name + ": " + e.Message;
 

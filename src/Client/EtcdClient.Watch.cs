@@ -26,7 +26,7 @@ public sealed partial class EtcdClient
         ThrowIfDisposed();
         var watcher = new Watcher(range, options ?? new WatchOptions(), Options.WatchQueueCapacity);
         var hub = watcher.Options.RequireLeader ? _leaderWatchHub : _watchHub;
-        hub.Add(watcher);
+        await hub.AddAsync(watcher, cancellationToken).ConfigureAwait(false);
         try
         {
             while (true)
@@ -39,7 +39,7 @@ public sealed partial class EtcdClient
                 {
                     if (watcher.TryClaimResume())
                     {
-                        hub.Resume(watcher);
+                        await hub.ResumeAsync(watcher).ConfigureAwait(false);
                     }
                     yield return batch;
                 }
@@ -47,7 +47,7 @@ public sealed partial class EtcdClient
         }
         finally
         {
-            hub.Remove(watcher);
+            await hub.RemoveAsync(watcher).ConfigureAwait(false);
         }
     }
 

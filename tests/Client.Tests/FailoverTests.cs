@@ -52,17 +52,18 @@ public abstract class FailoverTestsBase(ITestOutputHelper output)
         });
         const int ttl = 6;
         var leases = new List<long>();
+        using var keepers = new LeaseKeepers(client);
         for (var i = 0; i < 5; i++)
         {
             leases.Add((await client.LeaseGrantAsync(ttl)).ID);
+            keepers.Keep(leases[i]);
             await client.PutAsync("lease-failover/" + i, "v", new PutOptions { Lease = leases[i] });
         }
-        using var keepers = new LeaseKeepers(client, leases);
-        await Scripted.WaitUntil(() => Enumerable.Range(0, leases.Count).All(i => keepers.Answers(i) > 0));
+        await Scripted.WaitUntil(() => keepers.AllAnswers().All(n => n > 0));
         var victimEndpoint = client.LeaseKeepAliveEndpoint;
         Assert.NotNull(victimEndpoint);
         var victim = cluster.Endpoints.ToList().FindIndex(e => e.TrimEnd('/') == victimEndpoint.TrimEnd('/'));
-        var before = Enumerable.Range(0, leases.Count).Select(keepers.Answers).ToList();
+        var before = keepers.AllAnswers();
         output.WriteLine($"killing member {victim} ({victimEndpoint}), the keep-alive stream's");
         cluster.Kill(victim);
         var killed = DateTime.UtcNow;
@@ -79,7 +80,7 @@ public abstract class FailoverTestsBase(ITestOutputHelper output)
         Assert.NotEqual(victimEndpoint, client.LeaseKeepAliveEndpoint);
         Assert.True(client.LeaseKeepAliveStreamsOpened >= 2);
         output.WriteLine($"{client.LeaseKeepAliveStreamsOpened} keep-alive streams opened; answers before the kill {string.Join(",", before)}, " +
-            $"now {string.Join(",", Enumerable.Range(0, leases.Count).Select(keepers.Answers))}");
+            $"now {string.Join(",", keepers.AllAnswers())}");
     }
 
     private async Task RunScenarioAsync(Fault fault, VictimRole role)

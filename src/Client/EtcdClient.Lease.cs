@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Cairn.Protocol;
 using Etcdserverpb;
 
 namespace Cairn.Client;
@@ -50,37 +49,43 @@ public sealed partial class EtcdClient
     }
 
     /// <summary>
-    /// Keeps a lease alive while enumerated (etcd LeaseKeepAlive): a keep-alive every third of the
-    /// TTL the server last reported, each answer yielded. When the member fails the keep-alive moves
-    /// to another endpoint, for as long as the lease would still be alive; past that the
-    /// enumeration throws the last <see cref="EtcdException"/>. A lease that expired or was revoked
-    /// ends it with NotFound "etcdserver: requested lease not found". Cancelling the token or
-    /// leaving the loop stops the keep-alives (the lease then expires after its TTL unless revoked).
+    /// Keeps a lease alive while enumerated (etcd LeaseKeepAlive), yielding the server's answers.
+    /// Every lease of the client shares one LeaseKeepAlive stream: each gets a keep-alive every third
+    /// of the TTL the server last reported, the first one at once. When the stream's member fails,
+    /// the stream moves to another endpoint and every lease on it continues there, for as long as
+    /// the lease would still be alive; past that (or when the first answer does not come within
+    /// <see cref="EtcdClientOptions.CallTimeout"/>) the enumeration throws the last
+    /// <see cref="EtcdException"/>. A lease that expired or was revoked ends it with NotFound
+    /// "etcdserver: requested lease not found". Cancelling the token or leaving the loop stops this
+    /// enumeration's keep-alives (the lease then expires after its TTL unless another enumeration
+    /// keeps it alive or it is revoked); disposing the client ends the enumeration normally.
+    /// <para>A consumer that reads slowly sees the latest answer: at most one unread answer is kept.</para>
     /// </summary>
     /// <param name="id">The lease to keep alive.</param>
     /// <param name="cancellationToken">Stops keeping the lease alive.</param>
     public async IAsyncEnumerable<LeaseKeepAliveResponse> LeaseKeepAlive(long id, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var request = new LeaseKeepAliveRequest { ID = id };
-        using var stream = new LeaseKeepAliveStream(_pool, Options);
-        // The first answer must come within the call timeout; later ones until the lease would expire.
-        var deadline = DateTime.UtcNow + Options.CallTimeout;
-        while (true)
+        var consumer = _keepAlives.Add(id);
+        try
         {
-            var response = await stream.KeepAliveAsync(request, deadline, cancellationToken).ConfigureAwait(false);
-            if (response.TTL <= 0)
+            while (await consumer.Answers.WaitOrThrowAsync(cancellationToken).ConfigureAwait(false))
             {
-                throw EtcdException.From(EtcdErrors.LeaseNotFound(), stream.Endpoint?.Address);
-            }
-            var answered = DateTime.UtcNow;
-            yield return response;
-            deadline = answered + TimeSpan.FromSeconds(response.TTL);
-            var next = answered + TimeSpan.FromSeconds(Math.Max(response.TTL / 3.0, 0.5)) - DateTime.UtcNow;
-            if (next > TimeSpan.Zero)
-            {
-                await Task.Delay(next, cancellationToken).ConfigureAwait(false);
+                while (consumer.Answers.TryRead(out var answer))
+                {
+                    yield return answer;
+                }
             }
         }
+        finally
+        {
+            _keepAlives.Remove(consumer);
+        }
     }
+
+    /// <summary>LeaseKeepAlive streams opened so far: one for all leases, plus one per failover (or per restart after no lease was kept); a diagnostic.</summary>
+    public int LeaseKeepAliveStreamsOpened => _keepAlives.StreamsOpened;
+
+    /// <summary>The endpoint of the open LeaseKeepAlive stream, or null (test seam).</summary>
+    internal string? LeaseKeepAliveEndpoint => _keepAlives.StreamEndpoint;
 }

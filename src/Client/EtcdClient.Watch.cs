@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 using Mvccpb;
 
 namespace Cairn.Client;
@@ -28,22 +26,12 @@ public sealed partial class EtcdClient
         ThrowIfDisposed();
         var watcher = new Watcher(range, options ?? new WatchOptions(), Options.WatchQueueCapacity);
         var hub = watcher.Options.RequireLeader ? _leaderWatchHub : _watchHub;
-        hub.Add(watcher);
+        await hub.AddAsync(watcher, cancellationToken).ConfigureAwait(false);
         try
         {
             while (true)
             {
-                bool more;
-                try
-                {
-                    more = await watcher.Output.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (ChannelClosedException e) when (e.InnerException != null)
-                {
-                    ExceptionDispatchInfo.Throw(e.InnerException);
-                    throw;
-                }
-                if (!more)
+                if (!await watcher.Output.WaitOrThrowAsync(cancellationToken).ConfigureAwait(false))
                 {
                     yield break;
                 }
@@ -51,7 +39,7 @@ public sealed partial class EtcdClient
                 {
                     if (watcher.TryClaimResume())
                     {
-                        hub.Resume(watcher);
+                        await hub.ResumeAsync(watcher).ConfigureAwait(false);
                     }
                     yield return batch;
                 }
@@ -59,7 +47,7 @@ public sealed partial class EtcdClient
         }
         finally
         {
-            hub.Remove(watcher);
+            await hub.RemoveAsync(watcher).ConfigureAwait(false);
         }
     }
 

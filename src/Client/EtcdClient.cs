@@ -24,6 +24,7 @@ public sealed partial class EtcdClient : IAsyncDisposable, IDisposable
     private readonly UnaryInvoker _invoker;
     private readonly WatchHub _watchHub;
     private readonly WatchHub _leaderWatchHub;
+    private readonly LeaseKeepAliveHub _keepAlives;
     private int _disposed;
 
     /// <summary>Creates a client for the given endpoints with default options.</summary>
@@ -52,6 +53,7 @@ public sealed partial class EtcdClient : IAsyncDisposable, IDisposable
         transport ??= new GrpcWatchTransport();
         _watchHub = new WatchHub(_pool, transport, options, requireLeader: false);
         _leaderWatchHub = new WatchHub(_pool, transport, options, requireLeader: true);
+        _keepAlives = new LeaseKeepAliveHub(_pool, options);
     }
 
     /// <summary>The client's options (do not change them after construction).</summary>
@@ -74,7 +76,7 @@ public sealed partial class EtcdClient : IAsyncDisposable, IDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    /// <summary>Ends every watch (their enumerations finish) and closes the connections.</summary>
+    /// <summary>Ends every watch and lease keep-alive (their enumerations finish) and closes the connections.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -83,6 +85,7 @@ public sealed partial class EtcdClient : IAsyncDisposable, IDisposable
         }
         await _watchHub.DisposeAsync().ConfigureAwait(false);
         await _leaderWatchHub.DisposeAsync().ConfigureAwait(false);
+        await _keepAlives.DisposeAsync().ConfigureAwait(false);
         _pool.Dispose();
     }
 

@@ -37,6 +37,52 @@ public abstract class FailoverTestsBase(ITestOutputHelper output)
         await RequireLeaderScenario.RunAsync(cluster, output);
     }
 
+    /// <summary>
+    /// Leases kept alive over the client's one keep-alive stream outlive a kill -9 of the member that
+    /// stream is on: it re-opens on a survivor and every lease goes on being renewed there.
+    /// </summary>
+    [Fact]
+    public virtual async Task LeaseKeepAlivesSurviveAKillOfTheirMember()
+    {
+        await using var cluster = await StartClusterAsync();
+        await using var client = new EtcdClient(new EtcdClientOptions
+        {
+            Endpoints = cluster.Endpoints.ToList(),
+            Log = line => output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
+        });
+        const int ttl = 6;
+        var leases = new List<long>();
+        using var keepers = new LeaseKeepers(client);
+        for (var i = 0; i < 5; i++)
+        {
+            leases.Add((await client.LeaseGrantAsync(ttl)).ID);
+            keepers.Keep(leases[i]);
+            await client.PutAsync("lease-failover/" + i, "v", new PutOptions { Lease = leases[i] });
+        }
+        await Scripted.WaitUntil(() => keepers.AllAnswers().All(n => n > 0));
+        var victimEndpoint = client.LeaseKeepAliveEndpoint;
+        Assert.NotNull(victimEndpoint);
+        var victim = cluster.Endpoints.ToList().FindIndex(e => e.TrimEnd('/') == victimEndpoint.TrimEnd('/'));
+        var before = keepers.AllAnswers();
+        output.WriteLine($"killing member {victim} ({victimEndpoint}), the keep-alive stream's");
+        cluster.Kill(victim);
+        var killed = DateTime.UtcNow;
+
+        // Every lease is renewed again, on another member, and its key outlives the TTL after the kill.
+        await Scripted.WaitUntil(() => Enumerable.Range(0, leases.Count).All(i => keepers.Answers(i) >= before[i] + 2), seconds: 40);
+        var wait = killed + TimeSpan.FromSeconds(ttl * 1.5) - DateTime.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+        Assert.All(keepers.Tasks, t => Assert.False(t.IsCompleted, t.Exception?.ToString()));
+        Assert.Equal(leases.Count, (await client.GetAsync(KeyRange.Prefix("lease-failover/"))).Kvs.Count);
+        Assert.NotEqual(victimEndpoint, client.LeaseKeepAliveEndpoint);
+        Assert.True(client.LeaseKeepAliveStreamsOpened >= 2);
+        output.WriteLine($"{client.LeaseKeepAliveStreamsOpened} keep-alive streams opened; answers before the kill {string.Join(",", before)}, " +
+            $"now {string.Join(",", keepers.AllAnswers())}");
+    }
+
     private async Task RunScenarioAsync(Fault fault, VictimRole role)
     {
         if (role == VictimRole.Follower && !FailoverScenario.Soak)
@@ -60,4 +106,15 @@ public sealed class EtcdFailoverTests(ITestOutputHelper output) : FailoverTestsB
 public sealed class CairnFailoverTests(ITestOutputHelper output) : FailoverTestsBase(output)
 {
     protected override async Task<TestCluster> StartClusterAsync(bool peerProxy = false) => await CairnCluster.StartAsync(peerProxy);
+
+    /// <summary>
+    /// Skipped until the member forwards keep-alives to the leader: a Cairn follower renews the lease
+    /// on its own clock only (Member.LeaseKeepAlive → Lessor.Renew), while only the leader expires
+    /// leases, so a lease kept alive through a follower expires after its TTL (etcd's follower
+    /// forwards LeaseRenew to the leader). Reproduced with etcdctl alone: `lease keep-alive` through a
+    /// follower answers TTL 3 every second while the leader expires the 3 s lease. The client's
+    /// failover is checked against etcd meanwhile.
+    /// </summary>
+    [Fact(Skip = "server: a Cairn follower does not forward keep-alives to the leader, so leases kept alive through a follower expire")]
+    public override Task LeaseKeepAlivesSurviveAKillOfTheirMember() => base.LeaseKeepAlivesSurviveAKillOfTheirMember();
 }

@@ -3,6 +3,7 @@ using Cairn.Protocol;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
+using static Cairn.Client.Tests.Infra.Scripted;
 
 namespace Cairn.Client.Tests;
 
@@ -45,13 +46,6 @@ public sealed class WatchResumeTests
     }
 
     private static IEnumerable<Event> Revs(int from, int to) => History.Where(e => e.Kv.ModRevision >= from && e.Kv.ModRevision <= to);
-
-    private static WatchResponse Batch(long id, IEnumerable<Event> events, bool fragment = false, long header = 20)
-    {
-        var r = new WatchResponse { Header = new ResponseHeader { Revision = header }, WatchId = id, Fragment = fragment };
-        r.Events.AddRange(events);
-        return r;
-    }
 
     private static RpcException Broken() => new(StatusCode.Unavailable, "connection error: reset by peer");
 
@@ -327,12 +321,6 @@ public sealed class WatchResumeTests
         Assert.Equal(41, fromNow.NextRevision);
     }
 
-    private static Event Ev(long revision, string key) => new()
-    {
-        Type = Event.Types.EventType.Put,
-        Kv = new KeyValue { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8("v"), ModRevision = revision, CreateRevision = revision, Version = 1 },
-    };
-
     private static async Task<WatchBatch> First(EtcdClient client, KeyRange range, WatchOptions options, long revision)
     {
         await foreach (var batch in client.Watch(range, options).WithTimeout(TimeSpan.FromSeconds(10)))
@@ -345,14 +333,6 @@ public sealed class WatchResumeTests
         throw new InvalidOperationException("watch ended");
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-        Assert.True(condition());
-    }
 }
 
 internal static class AsyncEnumerableTimeout

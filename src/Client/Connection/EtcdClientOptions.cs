@@ -8,6 +8,8 @@ namespace Cairn.Client;
 /// </summary>
 public sealed class EtcdClientOptions
 {
+    private int _watchOutboxCapacity = 1024;
+
     /// <summary>
     /// The members' client URLs: <c>http://host:port</c> (cleartext HTTP/2), <c>https://host:port</c>
     /// (TLS) or bare <c>host:port</c>. The client pins the first healthy one and rotates on failure.
@@ -79,6 +81,19 @@ public sealed class EtcdClientOptions
     /// stalled consumer costs bounded memory and loses nothing.
     /// </summary>
     public int WatchQueueCapacity { get; set; } = 1024;
+
+    /// <summary>
+    /// How many requests (creates, cancels, progress probes) a watch stream holds for its writer.
+    /// At most a quarter of it are creates in flight; more watches wait their turn (as state, not
+    /// as queued requests). A request that finds the outbox full means the member is not reading the
+    /// stream (or far more watches were cancelled at once than it can take): the stream is given up
+    /// and its watches resume on another endpoint. At least 4.
+    /// </summary>
+    public int WatchOutboxCapacity
+    {
+        get => _watchOutboxCapacity;
+        set => _watchOutboxCapacity = value >= 4 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least 4.");
+    }
 
     /// <summary>Longest pause between attempts to re-open a broken watch stream when every endpoint fails.</summary>
     public TimeSpan WatchMaxBackoff { get; set; } = TimeSpan.FromSeconds(2);

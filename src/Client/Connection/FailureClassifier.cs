@@ -29,6 +29,13 @@ internal static class FailureClassifier
         };
     }
 
+    /// <summary>
+    /// True when a stream (Watch, LeaseKeepAlive) was refused for reasons another member would give
+    /// too (unimplemented, auth, a bad request): re-opening it elsewhere will not help.
+    /// </summary>
+    public static bool IsTerminal(RpcException e) => e.Status is StatusCode.Unimplemented or StatusCode.Unauthenticated
+        or StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.FailedPrecondition;
+
     /// <summary>True when the exception chain shows the connection was never established or the stream was refused.</summary>
     public static bool ProvesNotSent(Exception error)
     {

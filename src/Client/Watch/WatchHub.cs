@@ -9,7 +9,15 @@ namespace Cairn.Client;
 /// Runs every watch of a client that shares one stream setting (with or without
 /// <c>hasleader</c>): one Watch stream at a time, on the pinned endpoint, carrying all of them.
 /// <para>All state lives in one loop fed by a command queue (add, remove, response, stream
-/// failure, tick), so there are no locks and the order of events is the order of the queue.</para>
+/// failure, tick), so there are no locks and the order of events is the order of the queue. The
+/// queue is bounded: the stream's reader and the callers adding, removing or resuming watches wait
+/// for room (a reader that waits stops reading, which is backpressure on the stream); ticks are
+/// coalesced, and what background tasks report (the liveness ping, a due reconnect) is kept as
+/// state the next tick reads, so the loop never needs room in its own queue.</para>
+/// <para>The stream's outbox is bounded too (<see cref="EtcdClientOptions.WatchOutboxCapacity"/>):
+/// at most <see cref="CreateWindow"/> creates are in flight (the rest wait their turn as state,
+/// one entry per watch), and a request that does not fit means the member is not reading the
+/// stream: it is given up and the watches resume elsewhere.</para>
 /// <para>When the stream breaks — the member dies, cancels it with "etcdserver: no leader", or
 /// stays silent through a probe (see <see cref="EtcdClientOptions.WatchProbeInterval"/>) — the
 /// endpoint is quarantined, a new stream opens on the next endpoint and every watch is re-created
@@ -24,11 +32,18 @@ internal sealed class WatchHub : IAsyncDisposable
 {
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(50);
 
+    // Room for the stream's responses and the callers' commands between two turns of the loop.
+    private const int CommandCapacity = 1024;
+
     private readonly EndpointPool _pool;
     private readonly IWatchTransport _transport;
     private readonly EtcdClientOptions _options;
     private readonly bool _requireLeader;
-    private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Command> _commands = Channel.CreateBounded<Command>(new BoundedChannelOptions(CommandCapacity)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
     private readonly CancellationTokenSource _stop = new();
     private readonly object _startLock = new();
     private readonly List<Watcher> _watchers = new();
@@ -37,6 +52,8 @@ internal sealed class WatchHub : IAsyncDisposable
     private int _nextSessionId;
     private int _failuresSinceAnswer;
     private bool _reconnectScheduled;
+    private long _reconnectAt;
+    private int _tickQueued;
     private bool _disposed;
 
     public WatchHub(EndpointPool pool, IWatchTransport transport, EtcdClientOptions options, bool requireLeader)
@@ -50,19 +67,38 @@ internal sealed class WatchHub : IAsyncDisposable
     /// <summary>Streams opened so far (the first one plus every resume); for diagnostics and tests.</summary>
     public int SessionsOpened => Volatile.Read(ref _nextSessionId);
 
-    public void Add(Watcher watcher)
+    /// <summary>Most creates in flight on one stream (a window, so that re-creating many watches never floods the outbox).</summary>
+    private int CreateWindow => Math.Max(1, _options.WatchOutboxCapacity / 4);
+
+    /// <summary>Adds a watch, waiting while the hub's queue is full.</summary>
+    public async ValueTask AddAsync(Watcher watcher, CancellationToken cancellationToken)
     {
         EnsureStarted();
-        if (!_commands.Writer.TryWrite(new Command.Add(watcher)))
+        if (!await TryEnqueueAsync(new Command.Add(watcher), cancellationToken).ConfigureAwait(false))
         {
             watcher.Finish(new ObjectDisposedException(nameof(EtcdClient)));
         }
     }
 
-    public void Remove(Watcher watcher) => _commands.Writer.TryWrite(new Command.Remove(watcher));
+    /// <summary>The consumer left: cancel the watch on the server (waits while the hub's queue is full).</summary>
+    public async ValueTask RemoveAsync(Watcher watcher) => await TryEnqueueAsync(new Command.Remove(watcher), CancellationToken.None).ConfigureAwait(false);
 
     /// <summary>The consumer of a suspended watch has drained its queue enough: re-create it.</summary>
-    public void Resume(Watcher watcher) => _commands.Writer.TryWrite(new Command.Resume(watcher));
+    public async ValueTask ResumeAsync(Watcher watcher) => await TryEnqueueAsync(new Command.Resume(watcher), CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>Queues a command, waiting for room; false once the hub is disposed.</summary>
+    private async ValueTask<bool> TryEnqueueAsync(Command command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _commands.Writer.WriteAsync(command, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ChannelClosedException)
+        {
+            return false;
+        }
+    }
 
     private void EnsureStarted()
     {
@@ -84,7 +120,11 @@ internal sealed class WatchHub : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
-                _commands.Writer.TryWrite(Command.Tick.Instance);
+                // At most one tick waits in the queue; a full queue skips it (the next one comes soon).
+                if (Interlocked.Exchange(ref _tickQueued, 1) == 0 && !_commands.Writer.TryWrite(Command.Tick.Instance))
+                {
+                    Volatile.Write(ref _tickQueued, 0);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -115,20 +155,22 @@ internal sealed class WatchHub : IAsyncDisposable
                     case Command.Failed failed:
                         OnFailed(failed.Session, failed.Error);
                         break;
-                    case Command.PingResult ping:
-                        OnPingResult(ping.Session, ping.Alive);
-                        break;
                     case Command.Reconnect:
-                        _reconnectScheduled = false;
-                        EnsureSession();
+                        ReconnectIfDue();
                         break;
                     case Command.Tick:
+                        Volatile.Write(ref _tickQueued, 0);
                         OnTick();
                         break;
                     case Command.Shutdown shutdown:
                         OnShutdown();
                         shutdown.Done.TrySetResult();
                         return;
+                }
+                if (_session is { Overflowed: true } overflowed)
+                {
+                    OnFailed(overflowed, new RpcException(StatusCode.Unavailable,
+                        $"etcdclient: watch request outbox full ({_options.WatchOutboxCapacity} requests not yet written): the member is not reading the stream"));
                 }
             }
             catch (Exception e)
@@ -249,25 +291,54 @@ internal sealed class WatchHub : IAsyncDisposable
             ScheduleReconnect();
             return;
         }
-        var session = new WatchSession(Interlocked.Increment(ref _nextSessionId), endpoint, connection);
+        var session = new WatchSession(Interlocked.Increment(ref _nextSessionId), endpoint, connection, _options.WatchOutboxCapacity);
         _session = session;
         _options.Log?.Invoke($"watch stream #{session.Id} opening on {endpoint.Address} (require-leader={_requireLeader}, {_watchers.Count} watches)");
-        session.Start(Post);
+        session.Start(PostAsync);
         foreach (var watcher in _watchers.Where(w => !w.Suspended))
         {
             SendCreate(session, watcher);
         }
     }
 
-    private void Post(WatchSession session, WatchResponse? response, Exception? error) =>
-        _commands.Writer.TryWrite(response != null ? new Command.Response(session, response) : new Command.Failed(session, error!));
+    /// <summary>A session's reader or writer reports; it waits for room (the session's token ends the wait when it closes).</summary>
+    private async ValueTask PostAsync(WatchSession session, WatchResponse? response, Exception? error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await TryEnqueueAsync(response != null ? new Command.Response(session, response) : new Command.Failed(session, error!), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The session closed: the hub no longer cares what it says.
+        }
+    }
 
-    private static void SendCreate(WatchSession session, Watcher watcher)
+    /// <summary>Sends the watch's create request, or lets it wait its turn when the window of creates in flight is full.</summary>
+    private void SendCreate(WatchSession session, Watcher watcher)
     {
         watcher.WatchId = -1;
         watcher.Fragments = null;
+        if (session.PendingCreates.Count >= CreateWindow)
+        {
+            session.WaitingCreates.Enqueue(watcher);
+            return;
+        }
         session.PendingCreates.Enqueue(watcher);
         session.Send(watcher.CreateRequest());
+    }
+
+    /// <summary>A create was answered: send the next waiting ones (skipping watches that ended or were suspended meanwhile).</summary>
+    private void SendWaitingCreates(WatchSession session)
+    {
+        while (session.PendingCreates.Count < CreateWindow && session.WaitingCreates.TryDequeue(out var watcher))
+        {
+            if (!watcher.Finished && !watcher.Suspended)
+            {
+                SendCreate(session, watcher);
+            }
+        }
     }
 
     private void OnResponse(WatchSession session, WatchResponse response)
@@ -355,6 +426,7 @@ internal sealed class WatchHub : IAsyncDisposable
             OnFailed(session, new RpcException(StatusCode.Internal, "etcdclient: created response without a pending create request"));
             return;
         }
+        SendWaitingCreates(session);
         if (response.Canceled || response.WatchId < 0)
         {
             // The server refused to create it.
@@ -423,7 +495,7 @@ internal sealed class WatchHub : IAsyncDisposable
         _session = null;
         session.Close(graceful: false, TimeSpan.Zero);
         var rpc = error as RpcException;
-        if (rpc != null && IsTerminal(rpc))
+        if (rpc != null && FailureClassifier.IsTerminal(rpc))
         {
             // The server rejects watching itself (auth, unimplemented, bad request): retrying elsewhere will not help.
             _options.Log?.Invoke($"watch stream #{session.Id} on {session.Endpoint.Address} refused: {rpc.Status}: {rpc.Message}");
@@ -447,9 +519,6 @@ internal sealed class WatchHub : IAsyncDisposable
         ScheduleReconnect();
     }
 
-    private static bool IsTerminal(RpcException e) => e.Status is StatusCode.Unimplemented or StatusCode.Unauthenticated
-        or StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.FailedPrecondition;
-
     private static string Describe(Exception e) => e is RpcException rpc ? $"{rpc.Status}: {rpc.Message}" : e.GetType().Name + ": " + e.Message;
 
     /// <summary>
@@ -470,12 +539,24 @@ internal sealed class WatchHub : IAsyncDisposable
         }
         var delayMs = Math.Min(50.0 * Math.Pow(2, Math.Min(rounds, 10)), _options.WatchMaxBackoff.TotalMilliseconds);
         _reconnectScheduled = true;
+        _reconnectAt = Environment.TickCount64 + (long)delayMs;
+        // The command is a shortcut; if the queue is full, the tick finds the reconnect due anyway.
         _ = Task.Delay(TimeSpan.FromMilliseconds(delayMs), _stop.Token).ContinueWith(
             _ => _commands.Writer.TryWrite(Command.Reconnect.Instance), TaskScheduler.Default);
     }
 
+    private void ReconnectIfDue()
+    {
+        if (_reconnectScheduled && Environment.TickCount64 >= _reconnectAt)
+        {
+            _reconnectScheduled = false;
+            EnsureSession();
+        }
+    }
+
     private void OnTick()
     {
+        ReconnectIfDue();
         var session = _session;
         if (session == null || (session.ById.Count == 0 && session.PendingCreates.Count == 0))
         {
@@ -491,11 +572,25 @@ internal sealed class WatchHub : IAsyncDisposable
                 if (idle >= probeInterval.TotalMilliseconds)
                 {
                     session.ProbeSentAt = now;
+                    session.PingAnswered = false;
                     session.Send(new WatchRequest { ProgressRequest = new WatchProgressRequest() });
                     var timeout = _options.WatchProbeTimeout;
-                    _ = _transport.PingAsync(session.Endpoint, timeout).ContinueWith(
-                        t => _commands.Writer.TryWrite(new Command.PingResult(session, t.IsCompletedSuccessfully && t.Result)), TaskScheduler.Default);
+                    _ = _transport.PingAsync(session.Endpoint, timeout).ContinueWith(t =>
+                    {
+                        if (t.IsCompletedSuccessfully && t.Result)
+                        {
+                            session.PingAnswered = true;
+                        }
+                    }, TaskScheduler.Default);
                 }
+            }
+            else if (session.PingAnswered)
+            {
+                // The member answers on the same connection: the stream is quiet, not dead (e.g. a watcher
+                // catching up through a long history gets no progress reply). Start the idle clock again.
+                session.LastReceive = now;
+                session.ProbeSentAt = null;
+                return;
             }
             else if (now - sent >= _options.WatchProbeTimeout.TotalMilliseconds)
             {
@@ -510,18 +605,6 @@ internal sealed class WatchHub : IAsyncDisposable
             OnFailed(session, new RpcException(StatusCode.Unavailable,
                 $"etcdclient: no progress notification for {idle} ms (expected every {_options.ProgressNotifyInterval.TotalMilliseconds} ms)"));
         }
-    }
-
-    private void OnPingResult(WatchSession session, bool alive)
-    {
-        if (session != _session || session.ProbeSentAt == null || !alive)
-        {
-            return;
-        }
-        // The member answers on the same connection: the stream is quiet, not dead (e.g. a watcher
-        // catching up through a long history gets no progress reply). Start the idle clock again.
-        session.LastReceive = Environment.TickCount64;
-        session.ProbeSentAt = null;
     }
 
     private void OnShutdown()
@@ -555,16 +638,17 @@ internal sealed class WatchHub : IAsyncDisposable
         if (loop != null)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (_commands.Writer.TryWrite(new Command.Shutdown(done)))
+            try
             {
-                try
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                if (await TryEnqueueAsync(new Command.Shutdown(done), wait.Token).ConfigureAwait(false))
                 {
-                    await done.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    await done.Task.WaitAsync(wait.Token).ConfigureAwait(false);
                 }
-                catch (TimeoutException)
-                {
-                    // The loop is stuck behind something slow; closing the connections below ends it.
-                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The loop is stuck behind something slow; closing the connections below ends it.
             }
         }
         _commands.Writer.TryComplete();
@@ -582,8 +666,6 @@ internal sealed class WatchHub : IAsyncDisposable
         public sealed record Response(WatchSession Session, WatchResponse Message) : Command;
 
         public sealed record Failed(WatchSession Session, Exception Error) : Command;
-
-        public sealed record PingResult(WatchSession Session, bool Alive) : Command;
 
         public sealed record Reconnect : Command
         {

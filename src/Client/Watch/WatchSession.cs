@@ -7,19 +7,29 @@ namespace Cairn.Client;
 /// One open Watch stream of a <see cref="WatchHub"/> on one endpoint: a writer task draining an
 /// outbox (one writer per stream), a reader task posting every response back to the hub, and the
 /// bookkeeping that maps the server's watch ids to watchers. The bookkeeping belongs to the hub's loop.
+/// <para>The outbox is bounded (<see cref="EtcdClientOptions.WatchOutboxCapacity"/>). The hub's loop
+/// never waits for room (the stream's own responses could be what it would wait behind): a request
+/// that does not fit marks the session <see cref="Overflowed"/>, and the hub gives the stream up.</para>
 /// </summary>
 internal sealed class WatchSession
 {
-    private readonly Channel<WatchRequest> _outbox = Channel.CreateUnbounded<WatchRequest>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<WatchRequest> _outbox;
     private readonly CancellationTokenSource _cts = new();
     private int _closed;
+    private volatile bool _pingAnswered;
 
-    public WatchSession(int id, Endpoint endpoint, IWatchConnection connection)
+    public WatchSession(int id, Endpoint endpoint, IWatchConnection connection, int outboxCapacity)
     {
         Id = id;
         Endpoint = endpoint;
         Connection = connection;
         LastReceive = Environment.TickCount64;
+        _outbox = Channel.CreateBounded<WatchRequest>(new BoundedChannelOptions(outboxCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
     }
 
     public int Id { get; }
@@ -30,6 +40,13 @@ internal sealed class WatchSession
 
     /// <summary>Watchers whose create request was sent and whose created response has not arrived, in send order (the server answers in order).</summary>
     public Queue<Watcher> PendingCreates { get; } = new();
+
+    /// <summary>
+    /// Watchers to create on this stream once fewer creates are pending (the hub keeps at most a
+    /// window of them in flight, so re-creating many watches never floods the outbox). Each watcher
+    /// is here at most once per stream; finished or suspended ones are skipped when their turn comes.
+    /// </summary>
+    public Queue<Watcher> WaitingCreates { get; } = new();
 
     /// <summary>Watchers created on this stream, by the server's watch id.</summary>
     public Dictionary<long, Watcher> ById { get; } = new();
@@ -43,18 +60,42 @@ internal sealed class WatchSession
     /// <summary>True once any response arrived: the endpoint works.</summary>
     public bool Answered { get; set; }
 
+    /// <summary>
+    /// Set by the liveness ping's continuation when the member answered it; the hub's tick reads it
+    /// (a flag rather than a command, so the ping's result needs no room in the hub's queue).
+    /// </summary>
+    public bool PingAnswered
+    {
+        get => _pingAnswered;
+        set => _pingAnswered = value;
+    }
+
+    /// <summary>A request did not fit in the outbox: the member is not reading the stream fast enough.</summary>
+    public bool Overflowed { get; private set; }
+
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    public void Send(WatchRequest request) => _outbox.Writer.TryWrite(request);
+    /// <summary>Queues a request for the writer without waiting; when the outbox is full the session is marked <see cref="Overflowed"/>.</summary>
+    public void Send(WatchRequest request)
+    {
+        if (!Overflowed && !IsClosed && !_outbox.Writer.TryWrite(request))
+        {
+            Overflowed = true;
+        }
+    }
 
-    /// <summary>Starts the reader and writer; their results come back through <paramref name="post"/>.</summary>
-    public void Start(Action<WatchSession, WatchResponse?, Exception?> post)
+    /// <summary>
+    /// Starts the reader and writer; their results come back through <paramref name="post"/>, which
+    /// may wait for room in the hub's queue (the reader then stops reading: backpressure on the
+    /// stream) and is cancelled when the session closes.
+    /// </summary>
+    public void Start(Func<WatchSession, WatchResponse?, Exception?, CancellationToken, ValueTask> post)
     {
         _ = Task.Run(() => ReadLoopAsync(post));
         _ = Task.Run(() => WriteLoopAsync(post));
     }
 
-    private async Task ReadLoopAsync(Action<WatchSession, WatchResponse?, Exception?> post)
+    private async Task ReadLoopAsync(Func<WatchSession, WatchResponse?, Exception?, CancellationToken, ValueTask> post)
     {
         try
         {
@@ -63,19 +104,20 @@ internal sealed class WatchSession
                 var response = await Connection.ReadAsync(_cts.Token).ConfigureAwait(false);
                 if (response == null)
                 {
-                    post(this, null, new Cairn.Protocol.RpcException(Cairn.Protocol.StatusCode.Unavailable, "watch stream ended by the server"));
+                    await post(this, null, new Cairn.Protocol.RpcException(Cairn.Protocol.StatusCode.Unavailable, "watch stream ended by the server"), _cts.Token)
+                        .ConfigureAwait(false);
                     return;
                 }
-                post(this, response, null);
+                await post(this, response, null, _cts.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e)
         {
-            post(this, null, e);
+            await post(this, null, e, _cts.Token).ConfigureAwait(false);
         }
     }
 
-    private async Task WriteLoopAsync(Action<WatchSession, WatchResponse?, Exception?> post)
+    private async Task WriteLoopAsync(Func<WatchSession, WatchResponse?, Exception?, CancellationToken, ValueTask> post)
     {
         try
         {
@@ -86,7 +128,7 @@ internal sealed class WatchSession
         }
         catch (Exception e)
         {
-            post(this, null, e);
+            await post(this, null, e, _cts.Token).ConfigureAwait(false);
         }
     }
 

@@ -56,8 +56,12 @@ internal sealed class FakeStream(int number, string endpoint, bool requireLeader
 
     public long CreatedHeader { get; set; } = 1;
 
-    public Task WriteAsync(WatchRequest request, CancellationToken cancellationToken)
+    /// <summary>Every write waits for this first: an incomplete task plays a member that stopped reading the stream.</summary>
+    public Task WriteGate { get; set; } = Task.CompletedTask;
+
+    public async Task WriteAsync(WatchRequest request, CancellationToken cancellationToken)
     {
+        await WriteGate.WaitAsync(cancellationToken);
         lock (Requests)
         {
             Requests.Add(request);
@@ -78,7 +82,6 @@ internal sealed class FakeStream(int number, string endpoint, bool requireLeader
         {
             Send(new WatchResponse { Header = new ResponseHeader { Revision = CreatedHeader }, WatchId = cancel.WatchId, Canceled = true });
         }
-        return Task.CompletedTask;
     }
 
     /// <summary>Queues a <see cref="WatchResponse"/> or an <see cref="Exception"/> (the stream breaks with it).</summary>

@@ -80,7 +80,8 @@ internal static class TraceReport
             withoutDisk.Add(Ms(chain.Points[^1] - chain.Points[0] - (chain.Points[8] - chain.Points[7]), frequency));
             leaderSync.Add(Ms(chain.LeaderSynced - chain.Points[2], frequency));
             leaderSyncToAckStep.Add(Ms(chain.Points[12] - chain.LeaderSynced, frequency));
-            acceptedHop.Add(Ms(chain.AcceptedResumed - chain.Points[2], frequency));
+            if (chain.AcceptedResumed is { } resumed)
+                acceptedHop.Add(Ms(resumed - chain.Points[2], frequency));
         }
 
         Console.WriteLine($"{used} puts traced ({skipped} without a complete chain); leader {leader.Id:x}; times in ms");
@@ -151,9 +152,10 @@ internal static class TraceReport
 
         var synced = leader.First(Synced, index)?.Timestamp;
         var accepted = leader.First(AcceptedResumed, id)?.Timestamp;
-        if (points.Any(p => p is null) || synced is null || accepted is null)
+        // Builds since the proposer stopped waiting for "accepted" have no AcceptedResumed stamp.
+        if (points.Any(p => p is null) || synced is null)
             return null;
-        return new Chain(points.Select(p => p!.Value).ToArray(), synced.Value, accepted.Value);
+        return new Chain(points.Select(p => p!.Value).ToArray(), synced.Value, accepted);
     }
 
     private static MemberTrace Load(string path)
@@ -172,7 +174,7 @@ internal static class TraceReport
         return trace;
     }
 
-    private sealed record Chain(long[] Points, long LeaderSynced, long AcceptedResumed);
+    private sealed record Chain(long[] Points, long LeaderSynced, long? AcceptedResumed);
 
     private readonly record struct TraceEvent(ulong Key, ulong Aux, long Timestamp);
 

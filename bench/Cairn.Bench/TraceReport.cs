@@ -62,6 +62,7 @@ internal static class TraceReport
         var acceptedHop = new List<double>();
         var totals = new List<double>();
         var withoutDisk = new List<double>();
+        var chains = new List<Chain>();
         var used = 0;
         var skipped = 0;
         foreach (var index in leader.Keyed(LoopPickup).Select(e => e.Key))
@@ -74,6 +75,7 @@ internal static class TraceReport
             }
 
             used++;
+            chains.Add(chain);
             for (var i = 0; i < steps.Length; i++)
                 steps[i].Add(Ms(chain.Points[i + 1] - chain.Points[i], frequency));
             totals.Add(Ms(chain.Points[^1] - chain.Points[0], frequency));
@@ -95,7 +97,27 @@ internal static class TraceReport
         Row("(parallel) leader loop: propose -> own WAL fsync done", leaderSync);
         Row("(parallel) leader fsync done -> ack stepped", leaderSyncToAckStep);
         Row("(parallel) leader loop picked up -> proposer resumed on accept", acceptedHop);
+        PrintSlowest(chains, frequency);
         return 0;
+    }
+
+    // The tail, not the median: for the slowest puts, where their time went (stage by stage, the same
+    // stages as above, in ms), with the leader's parallel fsync for comparison.
+    private static void PrintSlowest(List<Chain> chains, long frequency, int count = 8)
+    {
+        var slowest = chains.OrderByDescending(c => c.Points[^1] - c.Points[0]).Take(count).ToList();
+        if (slowest.Count == 0)
+            return;
+        Console.WriteLine();
+        Console.WriteLine($"slowest {slowest.Count} puts (ms per stage, columns = puts, slowest first)");
+        Console.WriteLine();
+        Console.WriteLine("| stage | " + string.Join(" | ", slowest.Select((_, i) => $"#{i + 1}")) + " |");
+        Console.WriteLine("|---|" + string.Concat(slowest.Select(_ => "---:|")));
+        string Cell(double ms) => ms.ToString("F2", CultureInfo.InvariantCulture);
+        for (var i = 0; i < Steps.Length; i++)
+            Console.WriteLine($"| {Steps[i]} | " + string.Join(" | ", slowest.Select(c => Cell(Ms(c.Points[i + 1] - c.Points[i], frequency)))) + " |");
+        Console.WriteLine("| **total** | " + string.Join(" | ", slowest.Select(c => Cell(Ms(c.Points[^1] - c.Points[0], frequency)))) + " |");
+        Console.WriteLine("| (parallel) leader propose -> own fsync done | " + string.Join(" | ", slowest.Select(c => Cell(Ms(c.LeaderSynced - c.Points[2], frequency)))) + " |");
     }
 
     private static void Row(string name, List<double> values)

@@ -25,6 +25,14 @@ internal sealed class Latencies
         _spans?[shard].Add((start, end));
     }
 
+    private int _errors;
+
+    /// <summary>Operations that failed with a timeout (not in the percentiles).</summary>
+    public int Errors => Volatile.Read(ref _errors);
+
+    /// <summary>Counts an operation that failed with a timeout.</summary>
+    public void AddError() => Interlocked.Increment(ref _errors);
+
     /// <summary>Writes <c>client START END</c> per operation, the format <see cref="TraceReport"/> reads.</summary>
     public void WriteSpans(string path)
     {
@@ -38,9 +46,10 @@ internal sealed class Latencies
         var all = _shards.SelectMany(s => s).ToArray();
         Array.Sort(all);
         double Ms(double q) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(q * all.Length))] * 1000.0 / Stopwatch.Frequency;
-        return new Summary(all.Length, all.Length / elapsed.TotalSeconds, Ms(0.5), Ms(0.99), Ms(0.999));
+        var mean = all.Length == 0 ? 0 : all.Average(t => (double)t) * 1000.0 / Stopwatch.Frequency;
+        return new Summary(all.Length, all.Length / elapsed.TotalSeconds, Ms(0.5), Ms(0.99), Ms(0.999), mean, Errors);
     }
 }
 
 /// <summary>One workload's result.</summary>
-internal sealed record Summary(long Ops, double OpsPerSecond, double P50Ms, double P99Ms, double P999Ms);
+internal sealed record Summary(long Ops, double OpsPerSecond, double P50Ms, double P99Ms, double P999Ms, double MeanMs, int Errors = 0);

@@ -60,13 +60,19 @@ static async Task<int> RunAsync(Dictionary<string, string> o)
     var only = o.TryGetValue("only", out var list) ? list.Split(',').ToHashSet() : null;
     bool Wanted(string name) => only is null || only.Contains(name);
     var results = new Dictionary<string, object>();
+    var cpuMark = target.CpuMicroseconds();
     void Record(string name, Summary s, long[] rss)
     {
-        results[name] = new { s.Ops, s.OpsPerSecond, s.P50Ms, s.P99Ms, s.P999Ms, RssMiB = rss.Select(r => r / 1048576.0).ToArray() };
-        Console.WriteLine($"{target.Name,-6} {name,-22} {s.OpsPerSecond,10:F0} ops/s  p50 {s.P50Ms,7:F3} ms  p99 {s.P99Ms,7:F3} ms  p99.9 {s.P999Ms,7:F3} ms  rss {string.Join('/', rss.Select(r => (r / 1048576).ToString()))} MiB");
+        // The members' CPU since the previous workload ended (or the warm-up), per operation.
+        var cpu = target.CpuMicroseconds();
+        var cpuPerOp = s.Ops == 0 ? 0 : (cpu - cpuMark) / (double)s.Ops;
+        results[name] = new { s.Ops, s.OpsPerSecond, s.P50Ms, s.P99Ms, s.P999Ms, s.MeanMs, s.Errors, CpuMicrosPerOp = cpuPerOp, RssMiB = rss.Select(r => r / 1048576.0).ToArray() };
+        Console.WriteLine($"{target.Name,-6} {name,-22} {s.OpsPerSecond,10:F0} ops/s  p50 {s.P50Ms,7:F3} ms  p99 {s.P99Ms,7:F3} ms  p99.9 {s.P999Ms,7:F3} ms  mean {s.MeanMs,7:F3} ms  cpu {cpuPerOp,6:F0} µs/op  errors {s.Errors}  rss {string.Join('/', rss.Select(r => (r / 1048576).ToString()))} MiB  load {File.ReadAllText("/proc/loadavg")[..14]}");
+        cpuMark = target.CpuMicroseconds();
     }
 
     await Workloads.Put(target, 500, 16, 256, leaderChannel); // warm-up: connections, JIT, first allocations
+    cpuMark = target.CpuMicroseconds();
     if (Wanted("put-seq-1"))
         Record("put-seq-1", await Workloads.Put(target, N(3_000), 1, 256, leaderChannel, o.GetValueOrDefault("spans")), target.Rss());
     if (Wanted("put-64"))

@@ -62,6 +62,7 @@ internal static class TraceReport
         var acceptedHop = new List<double>();
         var totals = new List<double>();
         var withoutDisk = new List<double>();
+        var chains = new List<Chain>();
         var used = 0;
         var skipped = 0;
         foreach (var index in leader.Keyed(LoopPickup).Select(e => e.Key))
@@ -74,13 +75,15 @@ internal static class TraceReport
             }
 
             used++;
+            chains.Add(chain);
             for (var i = 0; i < steps.Length; i++)
                 steps[i].Add(Ms(chain.Points[i + 1] - chain.Points[i], frequency));
             totals.Add(Ms(chain.Points[^1] - chain.Points[0], frequency));
             withoutDisk.Add(Ms(chain.Points[^1] - chain.Points[0] - (chain.Points[8] - chain.Points[7]), frequency));
             leaderSync.Add(Ms(chain.LeaderSynced - chain.Points[2], frequency));
             leaderSyncToAckStep.Add(Ms(chain.Points[12] - chain.LeaderSynced, frequency));
-            acceptedHop.Add(Ms(chain.AcceptedResumed - chain.Points[2], frequency));
+            if (chain.AcceptedResumed is { } resumed)
+                acceptedHop.Add(Ms(resumed - chain.Points[2], frequency));
         }
 
         Console.WriteLine($"{used} puts traced ({skipped} without a complete chain); leader {leader.Id:x}; times in ms");
@@ -94,7 +97,27 @@ internal static class TraceReport
         Row("(parallel) leader loop: propose -> own WAL fsync done", leaderSync);
         Row("(parallel) leader fsync done -> ack stepped", leaderSyncToAckStep);
         Row("(parallel) leader loop picked up -> proposer resumed on accept", acceptedHop);
+        PrintSlowest(chains, frequency);
         return 0;
+    }
+
+    // The tail, not the median: for the slowest puts, where their time went (stage by stage, the same
+    // stages as above, in ms), with the leader's parallel fsync for comparison.
+    private static void PrintSlowest(List<Chain> chains, long frequency, int count = 8)
+    {
+        var slowest = chains.OrderByDescending(c => c.Points[^1] - c.Points[0]).Take(count).ToList();
+        if (slowest.Count == 0)
+            return;
+        Console.WriteLine();
+        Console.WriteLine($"slowest {slowest.Count} puts (ms per stage, columns = puts, slowest first)");
+        Console.WriteLine();
+        Console.WriteLine("| stage | " + string.Join(" | ", slowest.Select((_, i) => $"#{i + 1}")) + " |");
+        Console.WriteLine("|---|" + string.Concat(slowest.Select(_ => "---:|")));
+        string Cell(double ms) => ms.ToString("F2", CultureInfo.InvariantCulture);
+        for (var i = 0; i < Steps.Length; i++)
+            Console.WriteLine($"| {Steps[i]} | " + string.Join(" | ", slowest.Select(c => Cell(Ms(c.Points[i + 1] - c.Points[i], frequency)))) + " |");
+        Console.WriteLine("| **total** | " + string.Join(" | ", slowest.Select(c => Cell(Ms(c.Points[^1] - c.Points[0], frequency)))) + " |");
+        Console.WriteLine("| (parallel) leader propose -> own fsync done | " + string.Join(" | ", slowest.Select(c => Cell(Ms(c.LeaderSynced - c.Points[2], frequency)))) + " |");
     }
 
     private static void Row(string name, List<double> values)
@@ -151,9 +174,10 @@ internal static class TraceReport
 
         var synced = leader.First(Synced, index)?.Timestamp;
         var accepted = leader.First(AcceptedResumed, id)?.Timestamp;
-        if (points.Any(p => p is null) || synced is null || accepted is null)
+        // Builds since the proposer stopped waiting for "accepted" have no AcceptedResumed stamp.
+        if (points.Any(p => p is null) || synced is null)
             return null;
-        return new Chain(points.Select(p => p!.Value).ToArray(), synced.Value, accepted.Value);
+        return new Chain(points.Select(p => p!.Value).ToArray(), synced.Value, accepted);
     }
 
     private static MemberTrace Load(string path)
@@ -172,7 +196,7 @@ internal static class TraceReport
         return trace;
     }
 
-    private sealed record Chain(long[] Points, long LeaderSynced, long AcceptedResumed);
+    private sealed record Chain(long[] Points, long LeaderSynced, long? AcceptedResumed);
 
     private readonly record struct TraceEvent(ulong Key, ulong Aux, long Timestamp);
 

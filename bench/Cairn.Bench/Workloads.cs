@@ -38,7 +38,18 @@ internal static class Workloads
             while ((i = Interlocked.Increment(ref next)) < total)
             {
                 var start = Stopwatch.GetTimestamp();
-                await op(w, i).ConfigureAwait(false);
+                try
+                {
+                    await op(w, i).ConfigureAwait(false);
+                }
+                catch (Cairn.Protocol.RpcException e) when (e.Status is Cairn.Protocol.StatusCode.Unavailable or Cairn.Protocol.StatusCode.DeadlineExceeded)
+                {
+                    // A request timed out (etcd's and Cairn's "request timed out"): on a machine
+                    // overloaded by other work this happens now and then; count it, do not abort the run.
+                    latencies.AddError();
+                    continue;
+                }
+
                 latencies.Add(w, start, Stopwatch.GetTimestamp());
             }
         }));

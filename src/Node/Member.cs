@@ -100,15 +100,26 @@ public sealed partial class Member : IAsyncDisposable
             throw EtcdErrors.RequestTooLarge();
         }
 
-        try
+        // The proposer does not wait for "accepted" before waiting for "applied": that was a second
+        // thread-pool resumption per write (the loop completes both), on the CPU that bounds
+        // throughput with many clients. A refusal (no leader, too many requests, cancelled) fails the
+        // waiter with the refusal's error instead, so the caller sees the same exception as before.
+        var accepted = Consensus.ProposeAsync(bytes, cancellationToken);
+        if (accepted.IsCompleted)
         {
-            await Consensus.ProposeAsync(bytes, cancellationToken).ConfigureAwait(false);
-            LatencyTrace.Mark(TraceStage.AcceptedResumed, id);
+            try
+            {
+                await accepted.ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _waiters.Cancel(id, e);
+                throw;
+            }
         }
-        catch (Exception e)
+        else
         {
-            _waiters.Cancel(id, e);
-            throw;
+            FailWaiterIfRefused(accepted.AsTask(), id);
         }
 
         // Once proposed, the entry may still apply after the caller gives up; the waiter then
@@ -128,6 +139,15 @@ public sealed partial class Member : IAsyncDisposable
         StampHeader(response);
         return (T)response;
     }
+
+    private void FailWaiterIfRefused(Task accepted, ulong id) =>
+        accepted.ContinueWith(static (t, state) =>
+            {
+                var (waiters, id) = ((ApplyWaiters, ulong))state!;
+                waiters.Cancel(id, t.Exception?.InnerException ?? new OperationCanceledException());
+            },
+            (_waiters, id), CancellationToken.None,
+            TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     // etcd compares --max-request-bytes with its InternalRaftRequest: the request plus a header
     // message holding the request id (tag, length, tag, varint id). Ours carries the id directly

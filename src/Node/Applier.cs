@@ -71,7 +71,7 @@ internal sealed class Applier(KvStore store, Lessor lessor, ClusterMembers membe
     }
 
     /// <inheritdoc />
-    public byte[] TakeSnapshot() => StateSnapshot.Write(AppliedIndex, members, lessor, store, auth);
+    public void WriteSnapshot(Stream output) => StateSnapshot.Write(output, AppliedIndex, members, lessor, store, auth);
 
     /// <inheritdoc />
     public void RestoreSnapshot(ulong index, ReadOnlyMemory<byte> data)

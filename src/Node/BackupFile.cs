@@ -29,7 +29,7 @@ internal static class BackupFile
 
     private static ReadOnlySpan<byte> Magic => "CAIRNBK1"u8;
 
-    /// <summary>The saved-file format around a state snapshot (<see cref="Replication.IStateMachine.TakeSnapshot"/>).</summary>
+    /// <summary>The saved-file format around a state snapshot (<see cref="Replication.IStateMachine.WriteSnapshot"/>).</summary>
     public static byte[] Write(ReadOnlySpan<byte> state)
     {
         var padded = (HeaderSize + (long)state.Length + Sector - 1) / Sector * Sector;

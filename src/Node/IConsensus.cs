@@ -39,7 +39,7 @@ public interface IConsensus : IAsyncDisposable
     ValueTask WaitForLinearizableReadAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// The state machine's <see cref="IStateMachine.TakeSnapshot"/>, taken where no entry is being
+    /// The state machine's <see cref="IStateMachine.WriteSnapshot"/> as one array, taken where no entry is being
     /// applied, so every part of it is as of one applied index (for a backup).
     /// </summary>
     Task<byte[]> TakeStateSnapshotAsync(CancellationToken cancellationToken);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Cairn.Node;
@@ -29,5 +28,5 @@ public static class MemberIdentity
     }
 
     private static ulong First8(byte[] data) =>
-        System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(SHA1.HashData(data));
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(Sha1.HashData(data));
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Cairn.Mvcc;
 using Cairn.Node.Auth;
 using Cairnpb;
@@ -20,9 +21,17 @@ internal static class StateSnapshot
     private static ReadOnlySpan<byte> Magic => "CAIRNST2"u8;
     private static ReadOnlySpan<byte> MagicWithoutAuth => "CAIRNST1"u8;
 
+    /// <summary>The state as one array (a backup file, a restored data dir's first snapshot).</summary>
     public static byte[] Write(ulong applied, ClusterMembers members, Lessor lessor, KvStore store, AuthStore auth)
     {
         using var output = new MemoryStream();
+        Write(output, applied, members, lessor, store, auth);
+        return output.ToArray();
+    }
+
+    /// <summary>Writes the state to <paramref name="output"/> (the consensus's snapshots go straight into their file).</summary>
+    public static void Write(Stream output, ulong applied, ClusterMembers members, Lessor lessor, KvStore store, AuthStore auth)
+    {
         Span<byte> buffer = stackalloc byte[16];
         output.Write(Magic);
         BinaryPrimitives.WriteUInt64BigEndian(buffer, applied);
@@ -46,7 +55,6 @@ internal static class StateSnapshot
         output.Write(buffer[..4]);
         output.Write(authState);
         store.WriteSnapshot(output);
-        return output.ToArray();
     }
 
     /// <summary>Restores members, leases, auth and the store; returns the applied index the state reflects.</summary>
@@ -82,7 +90,11 @@ internal static class StateSnapshot
         }
 
         // Parse the store first: if it is corrupt, nothing has changed yet.
-        using var kv = new MemoryStream(data[offset..].ToArray(), writable: false);
+        // Read the store in place when the data is an array (it always is here): a copy would be
+        // one more snapshot-sized large-object allocation per restore.
+        using var kv = MemoryMarshal.TryGetArray(data[offset..], out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data[offset..].ToArray(), writable: false);
         store.Restore(kv);
         members.Restore(list);
         lessor.Restore(leases);

@@ -83,7 +83,8 @@ public sealed class MemoryStorage : IRaftStorage
     /// </summary>
     /// <param name="index">Applied index the data reflects.</param>
     /// <param name="confState">Membership as of <paramref name="index"/>.</param>
-    /// <param name="data">Serialized state machine.</param>
+    /// <param name="data">Serialized state machine, or empty when the application keeps it elsewhere (Cairn's
+    /// member keeps it in the snapshot file only and sends the file when a follower needs it).</param>
     public Snapshot CreateSnapshot(ulong index, ConfState confState, ReadOnlyMemory<byte> data)
     {
         if (index <= _snapshot.Metadata.Index) throw new InvalidOperationException("snapshot is out of date");

@@ -21,7 +21,7 @@ internal static partial class ConsensusLog
     public static partial void WalTailTruncated(ILogger logger, string file, long offset, string reason);
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "took snapshot at index {Index} ({Bytes} bytes); log compacted to {Compacted}")]
-    public static partial void SnapshotTaken(ILogger logger, ulong index, int bytes, ulong compacted);
+    public static partial void SnapshotTaken(ILogger logger, ulong index, long bytes, ulong compacted);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "sending snapshot to {Peer:x16} failed: {Error}")]
     public static partial void SnapshotSendFailed(ILogger logger, ulong peer, string error);

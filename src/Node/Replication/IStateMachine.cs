@@ -17,9 +17,13 @@ public interface IStateMachine
     /// <summary>Applies a committed membership change after Raft took it into its configuration.</summary>
     void ApplyConfChange(ulong index, ConfChange change, ConfState state);
 
-    /// <summary>The whole state as of <see cref="AppliedIndex"/>, for a snapshot.</summary>
-    byte[] TakeSnapshot();
+    /// <summary>
+    /// Writes the whole state as of <see cref="AppliedIndex"/> to <paramref name="output"/>, for a
+    /// snapshot. The consensus streams it straight into the snapshot file, so a snapshot never has
+    /// to fit in memory as one array.
+    /// </summary>
+    void WriteSnapshot(Stream output);
 
-    /// <summary>Replaces the whole state with a snapshot's (taken by <see cref="TakeSnapshot"/> on some member) at <paramref name="index"/>.</summary>
+    /// <summary>Replaces the whole state with a snapshot's (written by <see cref="WriteSnapshot"/> on some member) at <paramref name="index"/>.</summary>
     void RestoreSnapshot(ulong index, ReadOnlyMemory<byte> data);
 }

@@ -27,4 +27,12 @@ public sealed partial class RaftConsensus
             throw EtcdErrors.Timeout();
         }
     }
+
+    // On the loop: the backup needs the state as one array (the caller digests and pads it).
+    private byte[] TakeStateSnapshot()
+    {
+        using var output = new MemoryStream();
+        _machine.WriteSnapshot(output);
+        return output.ToArray();
+    }
 }

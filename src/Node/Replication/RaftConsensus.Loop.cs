@@ -100,7 +100,7 @@ public sealed partial class RaftConsensus
                 break;
             case StateSnapshotInput snapshot:
                 // Handled between Readies, so no entry is half-applied (as MaybeSnapshot).
-                snapshot.Done.TrySetResult(_machine.TakeSnapshot());
+                snapshot.Done.TrySetResult(TakeStateSnapshot());
                 break;
             case PeerStatusInput status when status.SnapshotSucceeded is { } ok:
                 _node.ReportSnapshot(status.Peer, ok);

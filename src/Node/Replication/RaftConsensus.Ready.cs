@@ -127,7 +127,9 @@ public sealed partial class RaftConsensus
     }
 
     // Snapshots travel on their own connection so they never delay heartbeats; the core must hear
-    // how it went (ReportSnapshot) before it probes that follower again.
+    // how it went (ReportSnapshot) before it probes that follower again. The data is streamed from
+    // the snapshot's file (the in-memory storage keeps metadata only, see MaybeSnapshot); a file
+    // pruned by a newer snapshot meanwhile fails this send, and the core's next probe sends the newer one.
     private void SendSnapshot(Message message, Snapshot snapshot)
     {
         var header = new Message
@@ -148,7 +150,7 @@ public sealed partial class RaftConsensus
             var ok = false;
             try
             {
-                using var data = new MemoryStream(snapshot.Data.ToArray(), writable: false);
+                using var data = _snapshots.Load(snapshot.Metadata.Index, snapshot.Metadata.Term).OpenData();
                 await _transport.SendSnapshotAsync(to, data, encoded, _stop.Token).ConfigureAwait(false);
                 ok = true;
                 ConsensusLog.SnapshotSent(_logger, to, snapshot.Metadata.Index);

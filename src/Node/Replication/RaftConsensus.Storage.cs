@@ -40,11 +40,12 @@ public sealed partial class RaftConsensus
         var fresh = newest is null && replay.Entries.Count == 0 && replay.HardState.IsEmpty && replay.Snapshot.Index == 0;
         if (newest is not null)
         {
+            // The storage keeps the metadata only; the data stays in the file (see SendSnapshot).
             var snapshot = new Snapshot(
                 new SnapshotMetadata(newest.Index, newest.Term, ConfStateCodec.Decode(newest.Metadata)),
-                newest.ReadData());
+                ReadOnlyMemory<byte>.Empty);
             _storage.ApplySnapshot(snapshot);
-            _machine.RestoreSnapshot(snapshot.Metadata.Index, snapshot.Data);
+            _machine.RestoreSnapshot(snapshot.Metadata.Index, newest.ReadData());
             _lastSnapshotIndex = snapshot.Metadata.Index;
             UpdateLearnerFlag(snapshot.Metadata.ConfState);
         }
@@ -58,13 +59,12 @@ public sealed partial class RaftConsensus
             // A founding member: every founder starts from the same configuration at index 1, so
             // none needs to replicate the initial membership.
             var state = new ConfState(_options.InitialVoters);
-            var data = _machine.TakeSnapshot();
-            var bootstrap = Snapshot.Bootstrap(state) with { Data = data };
-            _snapshots.Save(bootstrap.Metadata.Index, bootstrap.Metadata.Term, ConfStateCodec.Encode(state), data);
+            var bootstrap = Snapshot.Bootstrap(state);
+            _snapshots.Save(bootstrap.Metadata.Index, bootstrap.Metadata.Term, ConfStateCodec.Encode(state), _machine.WriteSnapshot);
             _wal.SaveSnapshotMarker(bootstrap.Metadata.Index, bootstrap.Metadata.Term);
             _wal.Sync();
             _storage.ApplySnapshot(bootstrap);
-            _machine.RestoreSnapshot(bootstrap.Metadata.Index, data);
+            _machine.RestoreSnapshot(bootstrap.Metadata.Index, ReadOnlyMemory<byte>.Empty);
             _lastSnapshotIndex = bootstrap.Metadata.Index;
         }
 
@@ -101,32 +101,42 @@ public sealed partial class RaftConsensus
         });
     }
 
+    // A snapshot received from the leader. Once its file is saved, the storage keeps only the
+    // metadata, as for our own snapshots (MaybeSnapshot).
     private void PersistSnapshot(Snapshot snapshot)
     {
         _snapshots.Save(snapshot.Metadata.Index, snapshot.Metadata.Term, ConfStateCodec.Encode(snapshot.Metadata.ConfState), snapshot.Data);
         _wal.SaveSnapshotMarker(snapshot.Metadata.Index, snapshot.Metadata.Term);
-        _storage.ApplySnapshot(snapshot);
+        _storage.ApplySnapshot(snapshot with { Data = ReadOnlyMemory<byte>.Empty });
     }
 
     // Every SnapshotCount applied entries: save the state, mark it in the WAL, then let the log
     // (memory and disk) go, keeping a catch-up tail in memory for followers slightly behind.
+    // The state is serialized straight into the snapshot file and the in-memory storage records
+    // the metadata only: holding the data there kept a whole copy of the store alive between
+    // snapshots, and building it in a MemoryStream left about twice its size in large-object-heap
+    // garbage each time (measured: most of the GC heap's growth under put-64; docs/performance.md,
+    // "Memory"). A follower that needs the snapshot is sent the file (SendSnapshot).
     private void MaybeSnapshot()
     {
         var applied = _node.AppliedIndex;
         if (applied < _lastSnapshotIndex + (ulong)_options.SnapshotCount)
             return;
-        var data = _machine.TakeSnapshot();
-        var snapshot = _node.SnapshotAndCompact(_storage, data);
+        if (applied <= _storage.Snapshot.Metadata.Index || applied > _storage.LastIndex
+            || _storage.TryGetTerm(applied, out var term) != StorageStatus.Ok)
+            return;
+        var confState = _node.ConfState;
+        var path = _snapshots.Save(applied, term, ConfStateCodec.Encode(confState), _machine.WriteSnapshot);
+        var snapshot = _node.SnapshotAndCompact(_storage, ReadOnlyMemory<byte>.Empty);
         if (snapshot is null)
             return;
         var index = snapshot.Metadata.Index;
-        _snapshots.Save(index, snapshot.Metadata.Term, ConfStateCodec.Encode(snapshot.Metadata.ConfState), data);
         _wal.SaveSnapshotMarker(index, snapshot.Metadata.Term);
         _wal.Sync();
         // Keep the WAL back to the previous snapshot: if the newest snapshot file is ever found
         // corrupt, restart falls back to the previous one and still finds the log after it.
         _wal.ReleaseBefore(_lastSnapshotIndex + 1);
         _lastSnapshotIndex = index;
-        ConsensusLog.SnapshotTaken(_logger, index, data.Length, _storage.FirstIndex - 1);
+        ConsensusLog.SnapshotTaken(_logger, index, new FileInfo(path).Length, _storage.FirstIndex - 1);
     }
 }

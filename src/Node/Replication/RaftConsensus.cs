@@ -225,7 +225,8 @@ public sealed partial class RaftConsensus : IConsensus
         await data.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         if (message.Snapshot is null)
             throw new InvalidDataException("snapshot message without snapshot metadata");
-        message.Snapshot = message.Snapshot with { Data = buffer.ToArray() };
+        // The stream's own array, not a copy of it: a snapshot-sized copy is large-object garbage.
+        message.Snapshot = message.Snapshot with { Data = new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length) };
         await _inbox.Writer.WriteAsync(new StepInput(message), cancellationToken).ConfigureAwait(false);
         _wake.Set();
         ConsensusLog.SnapshotReceived(_logger, from, message.Snapshot.Metadata.Index, buffer.Length);

@@ -95,7 +95,7 @@ public sealed class SnapshotFile
         if (dataLength > (ulong)length || HeaderSize + metaLength + (long)dataLength + TrailerSize != length)
             throw new SnapshotCorruptException(path, "lengths do not add up to the file size");
 
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16); // below the large-object threshold: a pooled 1 MiB array would stay on the LOH for good
         try
         {
             uint crc = Crc32C.Start;
@@ -124,7 +124,15 @@ public sealed class SnapshotFile
     /// Writes a complete snapshot file to <paramref name="stream"/>: header, metadata, all of
     /// <paramref name="data"/>, trailer. Does not flush.
     /// </summary>
-    internal static void Write(Stream stream, ulong index, ulong term, ReadOnlySpan<byte> metadata, Stream data)
+    internal static void Write(Stream stream, ulong index, ulong term, ReadOnlySpan<byte> metadata, Stream data) =>
+        Write(stream, index, term, metadata, sink => data.CopyTo(sink, 1 << 16));
+
+    /// <summary>
+    /// Writes a complete snapshot file to <paramref name="stream"/>: header, metadata, whatever
+    /// <paramref name="writeData"/> writes to the stream it is given (the data, streamed into the
+    /// file as it is produced), trailer. Does not flush.
+    /// </summary>
+    internal static void Write(Stream stream, ulong index, ulong term, ReadOnlySpan<byte> metadata, Action<Stream> writeData)
     {
         Span<byte> header = stackalloc byte[HeaderSize];
         BinaryPrimitives.WriteUInt64LittleEndian(header, Magic);
@@ -137,25 +145,12 @@ public sealed class SnapshotFile
         crc = Crc32C.Update(crc, metadata);
         stream.Write(metadata);
 
-        ulong dataLength = 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            int n;
-            while ((n = data.Read(buffer, 0, buffer.Length)) > 0)
-            {
-                crc = Crc32C.Update(crc, buffer.AsSpan(0, n));
-                stream.Write(buffer, 0, n);
-                dataLength += (ulong)n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var data = new SnapshotDataStream(stream, crc);
+        writeData(data);
+        crc = data.Crc;
 
         Span<byte> trailer = stackalloc byte[TrailerSize];
-        BinaryPrimitives.WriteUInt64LittleEndian(trailer, dataLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(trailer, (ulong)data.Written);
         crc = Crc32C.Update(crc, trailer[..8]);
         BinaryPrimitives.WriteUInt32LittleEndian(trailer[8..], Crc32C.Finish(crc));
         BinaryPrimitives.WriteUInt32LittleEndian(trailer[12..], EndMagic);

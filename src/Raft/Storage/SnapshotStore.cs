@@ -46,11 +46,8 @@ public sealed class SnapshotStore
     public int Keep { get; }
 
     /// <summary>Durably saves a snapshot whose data is in memory; returns its path.</summary>
-    public string Save(ulong index, ulong term, ReadOnlySpan<byte> metadata, ReadOnlyMemory<byte> data)
-    {
-        using var stream = new ReadOnlyMemoryStream(data);
-        return Save(index, term, metadata, stream);
-    }
+    public string Save(ulong index, ulong term, ReadOnlySpan<byte> metadata, ReadOnlyMemory<byte> data) =>
+        Save(index, term, metadata, sink => sink.Write(data.Span));
 
     /// <summary>
     /// Durably saves a snapshot, reading <paramref name="data"/> to its end (length need not be known);
@@ -60,13 +57,24 @@ public sealed class SnapshotStore
     public string Save(ulong index, ulong term, ReadOnlySpan<byte> metadata, Stream data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        string path = Path.Combine(Directory, $"{index:x16}-{term:x16}{Extension}");
+        return Save(index, term, metadata, sink => data.CopyTo(sink, 1 << 16));
+    }
+
+    /// <summary>
+    /// Durably saves a snapshot whose data <paramref name="writeData"/> writes into the stream it is
+    /// given (straight into the file, so the data never has to exist in memory as a whole); returns
+    /// its path. Durability and pruning as for the other overloads.
+    /// </summary>
+    public string Save(ulong index, ulong term, ReadOnlySpan<byte> metadata, Action<Stream> writeData)
+    {
+        ArgumentNullException.ThrowIfNull(writeData);
+        string path = PathOf(index, term);
         string tmp = path + TempSuffix;
         try
         {
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                SnapshotFile.Write(fs, index, term, metadata, data);
+                SnapshotFile.Write(fs, index, term, metadata, writeData);
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
@@ -80,6 +88,17 @@ public sealed class SnapshotStore
         Prune();
         return path;
     }
+
+    /// <summary>
+    /// Loads and verifies the snapshot saved at (<paramref name="index"/>, <paramref name="term"/>),
+    /// e.g. to send its data to a follower. Safe to call from another thread than the writer's: a
+    /// file pruned meanwhile is reported as missing, never read half.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such snapshot (never saved, or pruned since).</exception>
+    /// <exception cref="SnapshotCorruptException">The file does not verify.</exception>
+    public SnapshotFile Load(ulong index, ulong term) => SnapshotFile.Load(PathOf(index, term));
+
+    private string PathOf(ulong index, ulong term) => Path.Combine(Directory, $"{index:x16}-{term:x16}{Extension}");
 
     /// <summary>
     /// Loads the newest snapshot that verifies, or null if there is none. Corrupt newer files are
@@ -135,31 +154,5 @@ public sealed class SnapshotStore
     {
         foreach (string tmp in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension + TempSuffix))
             File.Delete(tmp);
-    }
-
-    /// <summary>A read-only stream over memory, so both save overloads share one writer.</summary>
-    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
-    {
-        private int _pos;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => memory.Length;
-        public override long Position { get => _pos; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            int n = Math.Min(buffer.Length, memory.Length - _pos);
-            memory.Span.Slice(_pos, n).CopyTo(buffer);
-            _pos += n;
-            return n;
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -227,7 +227,8 @@ internal sealed class InboundConnection
         ReadOnlyMemory<byte> answer;
         try
         {
-            answer = await _transport.RequestHandler!(from, request, timeout.Token).ConfigureAwait(false);
+            // WaitAsync bounds even a handler that ignores its token.
+            answer = await _transport.RequestHandler!(from, request, timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (!_stopping.IsCancellationRequested)
         {

@@ -44,6 +44,17 @@ public interface IConsensus : IAsyncDisposable
     /// </summary>
     Task<byte[]> TakeStateSnapshotAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Answers <see cref="SendPeerRequestAsync"/> from other members: (sender id, request bytes,
+    /// cancellation) → answer bytes. The bytes mean nothing to the consensus; the member gives them
+    /// meaning (a follower forwarding a lease renewal to the leader). Null refuses such requests.
+    /// </summary>
+    Func<ulong, ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>? PeerRequestHandler { get; set; }
+
+    /// <summary>Sends one request to another member (its <see cref="PeerRequestHandler"/> answers) and returns the answer.</summary>
+    /// <exception cref="IOException">The member is unknown or unreachable, or gave no answer in time.</exception>
+    Task<byte[]> SendPeerRequestAsync(ulong to, ReadOnlyMemory<byte> request, CancellationToken cancellationToken);
+
     /// <summary>The leader this member knows of, or 0 for none.</summary>
     ulong LeaderId { get; }
 

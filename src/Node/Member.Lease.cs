@@ -46,18 +46,28 @@ public sealed partial class Member
         ProposeAsync<LeaseRevokeResponse>(new InternalRequest { LeaseRevoke = new LeaseRevokeRequest { ID = id } },
             new AuthInfo(AuthStore.RootUser, Auth.Revision), cancellationToken);
 
-    /// <summary>One keep-alive: restarts the lease's clock and answers its TTL (0 if unknown).</summary>
-    public LeaseKeepAliveResponse LeaseKeepAlive(LeaseKeepAliveRequest request) => new()
+    /// <summary>
+    /// One keep-alive: restarts the lease's clock and answers its TTL (0 if unknown). Only the
+    /// leader's clock decides expiry, so a follower forwards the renewal to the leader, as etcd's
+    /// LeaseRenew does, and answers the leader's TTL.
+    /// </summary>
+    public async Task<LeaseKeepAliveResponse> LeaseKeepAliveAsync(LeaseKeepAliveRequest request, CancellationToken cancellationToken)
     {
-        Header = Header(Store.Revision),
-        ID = request.ID,
-        TTL = Lessor.Renew(request.ID),
-    };
+        var response = await OnLeaderAsync(
+            PeerRequestCodec.Kind.LeaseKeepAlive, request, LeaseKeepAliveResponse.Parser,
+            ct => RenewOnLeaderAsync(request, ct), cancellationToken).ConfigureAwait(false);
+        return new LeaseKeepAliveResponse { Header = Header(Store.Revision), ID = request.ID, TTL = response.TTL };
+    }
 
-    /// <summary>LeaseTimeToLive, served locally.</summary>
-    public LeaseTimeToLiveResponse LeaseTimeToLive(LeaseTimeToLiveRequest request)
+    /// <summary>
+    /// LeaseTimeToLive: the remaining TTL by the leader's clock (a follower's own clock is not the
+    /// one that expires the lease), so a follower asks the leader, as etcd's does; the header is this member's.
+    /// </summary>
+    public async Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancellationToken)
     {
-        var response = Lessor.TimeToLive(request);
+        var response = await OnLeaderAsync(
+            PeerRequestCodec.Kind.LeaseTimeToLive, request, LeaseTimeToLiveResponse.Parser,
+            ct => TimeToLiveOnLeaderAsync(request, ct), cancellationToken).ConfigureAwait(false);
         response.Header = Header(Store.Revision);
         return response;
     }

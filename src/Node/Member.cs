@@ -31,6 +31,7 @@ public sealed partial class Member : IAsyncDisposable
         ClusterId = clusterId;
         Auth = new Auth.AuthStore();
         _applier = new Applier(store, lessor, members, memberId, _waiters, Auth);
+        consensus.PeerRequestHandler = AnswerPeerRequestAsync;
     }
 
     /// <summary>The configuration the member started with.</summary>

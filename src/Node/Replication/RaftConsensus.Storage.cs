@@ -21,6 +21,7 @@ public sealed partial class RaftConsensus
         _transport = new PeerTransport(_options.MemberId, _options.ClusterId, _options.ListenPeerUrl, OnPeerMessage, OnPeerSnapshot);
         _transport.PeerUnreachable += peer => Post(new PeerStatusInput(peer, null));
         _transport.ClusterInfoProvider = _options.ClusterInfo;
+        _transport.RequestHandler = _peerRequestHandler;
         foreach (var (id, urls) in _options.InitialPeers)
         {
             if (id != _options.MemberId)

@@ -42,6 +42,7 @@ public sealed partial class RaftConsensus : IConsensus
     private WriteAheadLog _wal = null!;
     private SnapshotStore _snapshots = null!;
     private PeerTransport _transport = null!;
+    private Func<ulong, ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>? _peerRequestHandler;
     private Task _loop = Task.CompletedTask;
     private Task _ticker = Task.CompletedTask;
     private ulong _lastSnapshotIndex;
@@ -67,6 +68,25 @@ public sealed partial class RaftConsensus : IConsensus
 
     /// <summary>The peer transport (for tests and status).</summary>
     public PeerTransport Transport => _transport;
+
+    /// <inheritdoc />
+    public Func<ulong, ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>? PeerRequestHandler
+    {
+        get => _peerRequestHandler;
+        set
+        {
+            // Set before Start in practice; the transport, made in Start, takes it then.
+            _peerRequestHandler = value;
+            if (_transport is not null)
+                _transport.RequestHandler = value;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]> SendPeerRequestAsync(ulong to, ReadOnlyMemory<byte> request, CancellationToken cancellationToken) =>
+        _transport is null
+            ? Task.FromException<byte[]>(new IOException("the peer transport is not started"))
+            : _transport.SendRequestAsync(to, request, cancellationToken);
 
     /// <inheritdoc />
     public ulong LeaderId => Volatile.Read(ref _leaderId);

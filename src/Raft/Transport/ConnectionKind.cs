@@ -1,6 +1,6 @@
 namespace Cairn.Raft.Transport;
 
-/// <summary>Which of the two connection types a preamble opens.</summary>
+/// <summary>Which kind of connection a preamble opens.</summary>
 internal enum ConnectionKind : byte
 {
     /// <summary>Long-lived stream of length-prefixed Raft messages, sender to receiver only.</summary>
@@ -14,4 +14,11 @@ internal enum ConnectionKind : byte
     /// receiver answers with one frame (its <see cref="PeerTransport.ClusterInfoProvider"/>) and closes.
     /// </summary>
     ClusterInfo = 3,
+
+    /// <summary>
+    /// One request from a member of the cluster: one opaque request frame, one opaque answer frame
+    /// (the receiver's <see cref="PeerTransport.RequestHandler"/>), then the receiver closes.
+    /// Admitted like <see cref="Messages"/>: same cluster id, addressed to the receiver.
+    /// </summary>
+    Request = 4,
 }

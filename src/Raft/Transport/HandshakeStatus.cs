@@ -11,4 +11,5 @@ internal enum HandshakeStatus : byte
     SnapshotsNotAccepted = 5,
     Busy = 6,
     NoClusterInfo = 7,
+    NoRequestHandler = 8,
 }

@@ -8,7 +8,7 @@ namespace Cairn.Raft.Transport;
 
 /// <summary>
 /// One accepted connection: reads and checks the preamble, answers it, then either delivers the
-/// message stream to the handler or receives one snapshot. Any protocol violation (bad magic,
+/// message stream to the handler, receives one snapshot, or answers one request. Any protocol violation (bad magic,
 /// oversized length, truncated frame) closes this connection only.
 /// </summary>
 internal sealed class InboundConnection
@@ -82,6 +82,10 @@ internal sealed class InboundConnection
             else if (kind == ConnectionKind.ClusterInfo)
             {
                 await SendClusterInfoAsync().ConfigureAwait(false);
+            }
+            else if (kind == ConnectionKind.Request)
+            {
+                await AnswerRequestAsync(from).ConfigureAwait(false);
             }
             else
             {
@@ -203,9 +207,47 @@ internal sealed class InboundConnection
         }
     }
 
-    private async Task SendClusterInfoAsync()
+    private Task SendClusterInfoAsync() => SendAnswerAsync(_transport.ClusterInfoProvider!());
+
+    /// <summary>
+    /// Reads the one request frame, runs the handler and sends its answer, all within the request
+    /// timeout, so a slow asker or a stuck handler holds this connection's slot only that long.
+    /// A failed handler closes the connection without an answer; the asker sees an error.
+    /// </summary>
+    private async Task AnswerRequestAsync(ulong from)
     {
-        ReadOnlyMemory<byte> answer = _transport.ClusterInfoProvider!();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        timeout.CancelAfter(_options.RequestTimeout);
+        byte[]? request = await SocketIo.ReceiveFrameAsync(_socket, _options.MaxRequestSize, "request", timeout.Token).ConfigureAwait(false);
+        if (request is null)
+        {
+            return;
+        }
+
+        ReadOnlyMemory<byte> answer;
+        try
+        {
+            // WaitAsync bounds even a handler that ignores its token.
+            answer = await _transport.RequestHandler!(from, request, timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!_stopping.IsCancellationRequested)
+        {
+            _transport.Log($"request handler failed for a request from {from:x}: {e.Message}");
+            return;
+        }
+
+        if (answer.Length > _options.MaxFrameSize)
+        {
+            _transport.Log($"request from {from:x}: the {answer.Length}-byte answer exceeds the {_options.MaxFrameSize}-byte frame limit, closed without it");
+            return;
+        }
+
+        await SendAnswerAsync(answer).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends one answer frame and ends this side of the connection.</summary>
+    private async Task SendAnswerAsync(ReadOnlyMemory<byte> answer)
+    {
         byte[] frame = new byte[WireFormat.FrameHeaderSize + answer.Length];
         BinaryPrimitives.WriteInt32BigEndian(frame, answer.Length);
         answer.CopyTo(frame.AsMemory(WireFormat.FrameHeaderSize));

@@ -51,7 +51,7 @@ namespace Cairn.Raft.Transport;
 /// <para><b>Shutdown.</b> <see cref="DisposeAsync"/> closes the listener and every socket and waits
 /// at most about a second for the transport's tasks; a handler still blocked after that is abandoned.</para>
 /// </remarks>
-public sealed class PeerTransport : IAsyncDisposable
+public sealed partial class PeerTransport : IAsyncDisposable
 {
     private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(1);
 
@@ -578,7 +578,7 @@ public sealed class PeerTransport : IAsyncDisposable
     internal HandshakeStatus Admit(byte version, ConnectionKind kind, ulong clusterId, ulong from, ulong to, out bool snapshotSlot)
     {
         snapshotSlot = false;
-        if (version != WireFormat.Version || kind is not (ConnectionKind.Messages or ConnectionKind.Snapshot or ConnectionKind.ClusterInfo))
+        if (version != WireFormat.Version || kind is not (ConnectionKind.Messages or ConnectionKind.Snapshot or ConnectionKind.ClusterInfo or ConnectionKind.Request))
         {
             return HandshakeStatus.UnsupportedVersion;
         }
@@ -602,6 +602,11 @@ public sealed class PeerTransport : IAsyncDisposable
         if (_removed.ContainsKey(from))
         {
             return HandshakeStatus.MemberRemoved;
+        }
+
+        if (kind == ConnectionKind.Request && RequestHandler is null)
+        {
+            return HandshakeStatus.NoRequestHandler;
         }
 
         if (kind == ConnectionKind.Snapshot)

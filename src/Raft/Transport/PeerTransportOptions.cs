@@ -42,6 +42,15 @@ public sealed class PeerTransportOptions
     /// <summary>Snapshots received at once; more are refused as busy (the sender retries later). Default 4.</summary>
     public int MaxConcurrentSnapshotReceives { get; init; } = 4;
 
+    /// <summary>Largest request accepted on a request connection (<see cref="PeerTransport.SendRequestAsync"/>); answers are bounded by <see cref="MaxFrameSize"/>. Default 1 MiB.</summary>
+    public int MaxRequestSize { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Time a receiver allows a request connection to deliver its request and its handler to answer;
+    /// past it the connection is closed without an answer. Default 5 s.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Inbound connections open at once (handshaking, message streams and snapshots). Default 256.</summary>
     public int MaxInboundConnections { get; init; } = 256;
 
@@ -54,13 +63,13 @@ public sealed class PeerTransportOptions
     internal void Validate()
     {
         if (MaxQueuedMessages < 1 || MaxQueuedBytes < 1 || MaxFrameSize < 1 || SnapshotChunkSize < 1
-            || MaxSnapshotChunkSize < SnapshotChunkSize || MaxConcurrentSnapshotReceives < 1 || MaxInboundConnections < 1)
+            || MaxSnapshotChunkSize < SnapshotChunkSize || MaxRequestSize < 1 || MaxConcurrentSnapshotReceives < 1 || MaxInboundConnections < 1)
         {
             throw new ArgumentException("PeerTransportOptions: sizes and counts must be positive, MaxSnapshotChunkSize >= SnapshotChunkSize");
         }
 
         if (MinReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < MinReconnectDelay || DialTimeout <= TimeSpan.Zero
-            || WriteTimeout <= TimeSpan.Zero || HandshakeTimeout <= TimeSpan.Zero || SnapshotIdleTimeout <= TimeSpan.Zero)
+            || WriteTimeout <= TimeSpan.Zero || HandshakeTimeout <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero || SnapshotIdleTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("PeerTransportOptions: timings must be positive and MaxReconnectDelay >= MinReconnectDelay");
         }

@@ -12,6 +12,8 @@ namespace Cairn.Raft.Transport;
 /// snapshot stream:     length u32 | header[length] | { length u32 | crc32c u32 | data[length] }* | 0 u32 | 0 u32
 /// snapshot reply:      result u8 | length u16 | utf-8 reason[length]
 /// cluster info reply:  length u32 | answer[length], then the receiver closes
+/// request stream:      length u32 | request[length]
+/// request reply:       length u32 | answer[length], then the receiver closes (no frame: the handler failed)
 /// </code>
 /// A cluster-info preamble carries cluster 0 and to 0: the asker knows neither yet.
 /// The "to" field lets the receiver refuse a connection meant for another member (a stale URL
@@ -88,6 +90,7 @@ internal static class WireFormat
         HandshakeStatus.SnapshotsNotAccepted => "the peer does not accept snapshots",
         HandshakeStatus.Busy => "the peer is busy (too many connections or snapshot transfers)",
         HandshakeStatus.NoClusterInfo => "the peer does not answer cluster-info requests",
+        HandshakeStatus.NoRequestHandler => "the peer does not answer requests",
         _ => $"unknown status {(byte)status}",
     };
 }

@@ -106,15 +106,4 @@ public sealed class EtcdFailoverTests(ITestOutputHelper output) : FailoverTestsB
 public sealed class CairnFailoverTests(ITestOutputHelper output) : FailoverTestsBase(output)
 {
     protected override async Task<TestCluster> StartClusterAsync(bool peerProxy = false) => await CairnCluster.StartAsync(peerProxy);
-
-    /// <summary>
-    /// Skipped until the member forwards keep-alives to the leader: a Cairn follower renews the lease
-    /// on its own clock only (Member.LeaseKeepAlive → Lessor.Renew), while only the leader expires
-    /// leases, so a lease kept alive through a follower expires after its TTL (etcd's follower
-    /// forwards LeaseRenew to the leader). Reproduced with etcdctl alone: `lease keep-alive` through a
-    /// follower answers TTL 3 every second while the leader expires the 3 s lease. The client's
-    /// failover is checked against etcd meanwhile.
-    /// </summary>
-    [Fact(Skip = "server: a Cairn follower does not forward keep-alives to the leader, so leases kept alive through a follower expire")]
-    public override Task LeaseKeepAlivesSurviveAKillOfTheirMember() => base.LeaseKeepAlivesSurviveAKillOfTheirMember();
 }

@@ -7,14 +7,6 @@ namespace Cairn.Raft.Tests.Transport;
 
 public class PeerTransportMessagingTests
 {
-    static PeerTransportMessagingTests()
-    {
-        // Tests here block handler threads on purpose; on a 2-core runner the pool would otherwise
-        // start with 2 threads and inject more slowly than the transport's timeouts.
-        ThreadPool.GetMinThreads(out int workers, out int io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(io, 16));
-    }
-
     [Fact]
     public async Task ThreeTransports_ExchangeThousandsOfMessages_InOrderPerSender_WithoutLoss()
     {

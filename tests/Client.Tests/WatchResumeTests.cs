@@ -178,8 +178,12 @@ public sealed class WatchResumeTests
         Assert.Equal("http://fake2:2/", (await a).Endpoint);
         Assert.Equal("http://fake2:2/", (await b).Endpoint);
         Assert.True(transport.Streams.All(s => s.RequireLeader));
+        // "a" resumes after its last event; "b" keeps its own start. Which later stream carries "b"
+        // depends on timing: if "a" is done and removed before "b" is added, the idle stream 2 is
+        // closed and "b" opens stream 3 (on the same healthy member).
         Assert.Contains((2, 8L), starts);
-        Assert.Contains((2, 3L), starts);
+        Assert.Contains(starts, s => s.Item1 >= 2 && s.Item2 == 3);
+        Assert.DoesNotContain(starts, s => s.Item1 >= 2 && s.Item2 != 8 && s.Item2 != 3);
         Assert.True(transport.Streams[0].Disposed);
     }
 

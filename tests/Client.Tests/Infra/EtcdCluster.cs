@@ -4,20 +4,20 @@ using Cairn.Tests.Shared;
 namespace Cairn.Client.Tests.Infra;
 
 /// <summary>
-/// The shared tool's real 3-member etcd 3.4 (/work/shared/tools/etcd-cluster.sh) in a unique dir.
-/// Its ports are fixed (clients 22379/22479/22579, peers 22380/22480/22580), so start fails
-/// clearly when another run holds them. Dispose resumes paused members, stops every member and
-/// removes the dir. With a peer proxy the members are started here instead, with the same flags
-/// but advertising a <see cref="PeerFaultProxy"/> port in front of each peer port, so a test can
-/// cut one member from the others (<see cref="Isolate"/>).
+/// A real 3-member etcd 3.4 in a unique dir, started with the flags of the shared tool
+/// (/work/shared/tools/etcd-cluster.sh) but on free loopback ports, so a leftover cluster from an
+/// aborted run (the tool's fixed ports 22379..22580) cannot break this one. Dispose resumes paused
+/// members, stops every member and removes the dir. With a peer proxy each member advertises a
+/// <see cref="PeerFaultProxy"/> port in front of its peer port, so a test can cut one member from
+/// the others (<see cref="Isolate"/>).
 /// </summary>
 public sealed class EtcdCluster : TestCluster
 {
-    public const string Script = "/work/shared/tools/etcd-cluster.sh";
-    private static readonly int[] Ports = [22379, 22380, 22479, 22480, 22579, 22580];
     private readonly string _dir;
     private readonly int[] _pids = new int[3];
-    private readonly int[] _advertisedPeerPorts = [22380, 22480, 22580];
+    private readonly int[] _clientPorts = [TestPorts.Free(), TestPorts.Free(), TestPorts.Free()];
+    private readonly int[] _peerPorts = [TestPorts.Free(), TestPorts.Free(), TestPorts.Free()];
+    private readonly int[] _advertisedPeerPorts;
     private readonly ulong[] _memberIds = new ulong[3];
     private readonly PeerFaultProxy? _proxy;
 
@@ -25,11 +25,13 @@ public sealed class EtcdCluster : TestCluster
     {
         _dir = dir;
         _proxy = peerProxy ? new PeerFaultProxy() : null;
+        _advertisedPeerPorts = _peerPorts.ToArray();
+        Endpoints = _clientPorts.Select(port => $"http://127.0.0.1:{port}").ToArray();
     }
 
     public override string Name => "etcd";
 
-    public override IReadOnlyList<string> Endpoints { get; } = ["http://127.0.0.1:22379", "http://127.0.0.1:22479", "http://127.0.0.1:22579"];
+    public override IReadOnlyList<string> Endpoints { get; }
 
     public override int Pid(int index) => _pids[index];
 
@@ -38,12 +40,6 @@ public sealed class EtcdCluster : TestCluster
     /// <summary>Starts the cluster; <paramref name="peerProxy"/> routes peer links through a fault proxy (see <see cref="Isolate"/>).</summary>
     public static async Task<EtcdCluster> StartAsync(bool peerProxy = false)
     {
-        var busy = Ports.Where(TestPorts.InUse).ToList();
-        if (busy.Count > 0)
-        {
-            throw new InvalidOperationException(
-                $"etcd cluster ports {string.Join(",", busy)} are in use (another run of {Script}?); stop it (`{Script} stop DIR`) and retry.");
-        }
         var cluster = new EtcdCluster(RepoPaths.TempDir("cairn-client-etcd3"), peerProxy);
         try
         {
@@ -51,24 +47,12 @@ public sealed class EtcdCluster : TestCluster
             {
                 for (var i = 0; i < 3; i++)
                 {
-                    cluster._advertisedPeerPorts[i] = proxy.AddRoute(22380 + i * 100);
-                }
-                for (var i = 0; i < 3; i++)
-                {
-                    cluster.Start(i, ".log");
+                    cluster._advertisedPeerPorts[i] = proxy.AddRoute(cluster._peerPorts[i]);
                 }
             }
-            else
+            for (var i = 0; i < 3; i++)
             {
-                var (code, output) = await RunScriptAsync("start", cluster._dir);
-                if (code != 0)
-                {
-                    throw new InvalidOperationException($"{Script} start failed ({code}): {output}\n{cluster.Logs()}");
-                }
-                for (var i = 0; i < 3; i++)
-                {
-                    cluster._pids[i] = int.Parse(File.ReadAllText(Path.Combine(cluster._dir, $"e{i + 1}.pid")).Trim());
-                }
+                cluster.Start(i, ".log");
             }
             await WaitHealthyAsync(cluster.Endpoints, TimeSpan.FromSeconds(30), cluster.Logs);
             if (cluster._proxy is { } routes)
@@ -104,7 +88,7 @@ public sealed class EtcdCluster : TestCluster
     private void Start(int index, string logSuffix)
     {
         var n = index + 1;
-        int c = 22279 + n * 100, p = 22280 + n * 100;
+        int c = _clientPorts[index], p = _peerPorts[index];
         var initial = string.Join(",", _advertisedPeerPorts.Select((port, i) => $"e{i + 1}=http://127.0.0.1:{port}"));
         var (process, _) = ChildProcesses.Start("etcd",
         [
@@ -129,17 +113,6 @@ public sealed class EtcdCluster : TestCluster
         }
     }
 
-    private static async Task<(int, string)> RunScriptAsync(string command, string dir)
-    {
-        var info = new ProcessStartInfo("bash", [Script, command, dir]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
     public override async ValueTask DisposeAsync()
     {
         if (_proxy != null)
@@ -158,13 +131,16 @@ public sealed class EtcdCluster : TestCluster
                 // Already dead.
             }
         }
-        try
+        foreach (var pid in _pids.Where(p => p > 0))
         {
-            await RunScriptAsync("stop", _dir);
-        }
-        catch (Exception)
-        {
-            // Fall through to kill -9.
+            try
+            {
+                ChildProcesses.Signal(pid, "TERM");
+            }
+            catch (Exception)
+            {
+                // Already dead.
+            }
         }
         await Task.Delay(300);
         foreach (var pid in _pids.Where(p => p > 0))

@@ -11,9 +11,6 @@ namespace Cairn.IntegrationTests.Cluster;
 [Collection(ClusterCollection.Name)]
 public sealed class DifferentialCluster(ITestOutputHelper output) : ClusterTestBase(output)
 {
-    private const string EtcdClusterScript = "/work/shared/tools/etcd-cluster.sh";
-    private static readonly int[] EtcdClientPorts = [22379, 22479, 22579];
-    private static readonly int[] EtcdPeerPorts = [22380, 22480, 22580];
 
     private static readonly (int Member, string[] Args, string? Stdin)[] Session =
     [
@@ -38,61 +35,69 @@ public sealed class DifferentialCluster(ITestOutputHelper output) : ClusterTestB
 
     /// <summary>
     /// 8. put/get/txn/del/compaction with <c>-w json</c>, spread over the three members of each cluster: Cairn's output
-    /// equals etcd's after masking cluster_id/member_id/raft_term (Differential/Masking.cs). Needs the shared etcd
-    /// cluster script's fixed ports; when another user holds them for longer than two minutes, the test says so
-    /// and ends without comparing.
+    /// equals etcd's after masking cluster_id/member_id/raft_term (Differential/Masking.cs). The etcd cluster is started
+    /// here with the flags of the shared tool (/work/shared/tools/etcd-cluster.sh) but on free ports, so a leftover
+    /// cluster on the tool's fixed ports cannot stop the comparison.
     /// </summary>
     [Fact(Timeout = 300_000)]
     public async Task EtcdctlSessionMatchesRealEtcdCluster()
     {
-        if (!File.Exists(EtcdClusterScript))
-        {
-            Output.WriteLine($"SKIPPED (not compared): {EtcdClusterScript} does not exist");
-            return;
-        }
-        var waited = Stopwatch.StartNew();
-        while (PortsBusy() is { } busy)
-        {
-            if (waited.Elapsed > TimeSpan.FromMinutes(2))
-            {
-                Output.WriteLine($"SKIPPED (not compared): port {busy} of the shared etcd cluster has been in use by someone else for 2 minutes");
-                return;
-            }
-            Log($"port {busy} is in use (the shared etcd cluster is someone else's right now); waiting");
-            await Task.Delay(5000);
-        }
-
-        var dir = Path.Combine(Path.GetTempPath(), $"cairn-it-etcd-cluster-{Guid.NewGuid():N}");
+        var dir = Path.Combine(MemberProcess.ScratchRoot.Value, $"cairn-it-etcd-cluster-{Guid.NewGuid():N}");
+        var clientPorts = new[] { FreePort.Next(), FreePort.Next(), FreePort.Next() };
+        var peerPorts = new[] { FreePort.Next(), FreePort.Next(), FreePort.Next() };
+        var initial = string.Join(",", peerPorts.Select((port, i) => $"e{i + 1}=http://127.0.0.1:{port}"));
+        var etcds = new List<Process>();
+        var logs = new StringBuilder();
         try
         {
-            var start = await RunScriptAsync("start", dir);
-            if (start.ExitCode != 0)
+            for (var i = 0; i < 3; i++)
             {
-                if (PortsBusy() is { } taken)
+                var client = $"http://127.0.0.1:{clientPorts[i]}";
+                var peer = $"http://127.0.0.1:{peerPorts[i]}";
+                var info = new ProcessStartInfo(Tools.Etcd)
                 {
-                    Output.WriteLine($"SKIPPED (not compared): the etcd cluster did not start and port {taken} is taken (raced with another user): {start.Output}");
-                    return;
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    UseShellExecute = false,
+                    WorkingDirectory = MemberProcess.ScratchRoot.Value,
+                };
+                foreach (var arg in (string[])["--name", $"e{i + 1}", "--data-dir", Path.Combine(dir, $"e{i + 1}"),
+                    "--listen-client-urls", client, "--advertise-client-urls", client,
+                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                    "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", "bench"])
+                {
+                    info.ArgumentList.Add(arg);
                 }
-                throw new InvalidOperationException($"{EtcdClusterScript} start failed: {start.Output}");
+                ChildProcesses.ScrubEnvironment(info);
+                var process = ChildProcesses.Start(info);
+                // etcd logs to stderr; keep the tail for a failure message and never let a full pipe block it.
+                process.OutputDataReceived += (_, e) => { lock (logs) logs.AppendLine(e.Data); };
+                process.ErrorDataReceived += (_, e) => { lock (logs) logs.AppendLine(e.Data); };
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                etcds.Add(process);
             }
-            // The script's health check would also pass against someone else's cluster on these ports: make sure
-            // the three etcd processes it started (pid files in our directory) are alive.
-            await Task.Delay(1000);
-            var dead = Enumerable.Range(1, 3).Where(i => !Alive(Path.Combine(dir, $"e{i}.pid"))).ToList();
-            if (dead.Count > 0)
+            var endpoints = string.Join(",", clientPorts.Select(port => $"127.0.0.1:{port}"));
+            var healthy = Stopwatch.StartNew();
+            while (!(await new Etcdctl(endpoints).RunAsync(["endpoint", "health", "--command-timeout=2s"], timeout: TimeSpan.FromSeconds(10))).Succeeded)
             {
-                Output.WriteLine($"SKIPPED (not compared): etcd member(s) {string.Join(',', dead.Select(i => $"e{i}"))} of our cluster exited " +
-                    "(ports raced with another user of the shared etcd cluster ports)");
-                return;
+                if (healthy.Elapsed > TimeSpan.FromSeconds(60) || etcds.Any(p => p.HasExited))
+                {
+                    string tail;
+                    lock (logs)
+                        tail = string.Join('\n', logs.ToString().Split('\n').TakeLast(40));
+                    throw new InvalidOperationException($"the real etcd cluster did not become healthy on {endpoints}:\n{tail}");
+                }
+                await Task.Delay(200);
             }
-            Log("real etcd 3-member cluster up on 22379/22479/22579");
+            Log($"real etcd 3-member cluster up on {endpoints}");
 
             await WithClusterAsync(new CairnClusterOptions(), TimeSpan.FromSeconds(150), async (cluster, ct) =>
             {
                 var diffs = new List<string>();
                 foreach (var (member, args, stdin) in Session)
                 {
-                    var etcdEndpoint = $"127.0.0.1:{EtcdClientPorts[member]}";
+                    var etcdEndpoint = $"127.0.0.1:{clientPorts[member]}";
                     var cairnEndpoint = cluster.Nodes[member].ClientEndpoint;
                     var input = stdin is null ? null : Encoding.UTF8.GetBytes(stdin);
                     var etcd = Render(await new Etcdctl(etcdEndpoint).RunAsync(args, input, cancellationToken: ct), etcdEndpoint);
@@ -113,9 +118,10 @@ public sealed class DifferentialCluster(ITestOutputHelper output) : ClusterTestB
         }
         finally
         {
-            var stop = await RunScriptAsync("stop", dir);
-            if (stop.ExitCode != 0)
-                Output.WriteLine($"etcd-cluster.sh stop: {stop.Output}");
+            foreach (var process in etcds)
+            {
+                await ChildProcesses.KillAndWaitAsync(process);
+            }
             try
             {
                 Directory.Delete(dir, recursive: true);
@@ -128,40 +134,4 @@ public sealed class DifferentialCluster(ITestOutputHelper output) : ClusterTestB
 
     private static string Render(CommandResult r, string endpoint) =>
         $"exit {r.ExitCode?.ToString() ?? r.End.ToString()} | stdout {Masking.Apply(r.StdoutText, endpoint).TrimEnd()} | stderr {Masking.Apply(r.StderrText, endpoint).TrimEnd()}";
-
-    private static bool Alive(string pidFile)
-    {
-        try
-        {
-            var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-            return Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static int? PortsBusy()
-    {
-        foreach (var port in EtcdClientPorts.Concat(EtcdPeerPorts))
-        {
-            using var client = new TcpClient();
-            try
-            {
-                client.Connect("127.0.0.1", port);
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        return null;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunScriptAsync(string command, string dir)
-    {
-        var (exitCode, output) = await RunProcessAsync("bash", [EtcdClusterScript, command, dir], TimeSpan.FromSeconds(60));
-        return (exitCode, output.Trim());
-    }
 }

@@ -17,7 +17,7 @@ internal static class Report
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         sb.AppendLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
-        sb.AppendLine("Each figure is the median over the runs of that target (runs alternate etcd / Cairn).");
+        sb.AppendLine("Each figure is the median over the runs of that target (runs alternate etcd / Cairn). Every run starts fresh members and first runs each workload once at a tenth of its size, discarded (warm-up: Cairn's tiered JIT; etcd is compiled ahead of time).");
         sb.AppendLine();
         sb.AppendLine("| workload | etcd ops/s | Cairn ops/s | ratio | etcd p50 / p99 ms | Cairn p50 / p99 ms | etcd RSS MiB | Cairn RSS MiB |");
         sb.AppendLine("|---|---:|---:|---:|---|---|---|---|");

@@ -13,6 +13,7 @@ public sealed partial class RaftConsensus
     private readonly Dictionary<ulong, (List<ReadInput> Reads, DateTime IssuedAt)> _issuedReads = [];
     private readonly List<ReadInput> _awaitingApply = [];
     private ulong _readSequence;
+    private int _roundInputs;
 
     /// <summary>Raised (on the loop's thread) if the loop dies; the host then stops the member.</summary>
     public event Action<Exception>? Failed;
@@ -29,8 +30,10 @@ public sealed partial class RaftConsensus
             while (WaitForInput(reader, token))
             {
                 var ticked = false;
-                for (var n = 0; n < MaxInputsPerRound && reader.TryRead(out var input); n++)
+                var n = 0;
+                for (; n < MaxInputsPerRound && reader.TryRead(out var input); n++)
                     ticked |= Handle(input);
+                _roundInputs = n;
                 if (ticked)
                     OnTick();
                 IssueReads();

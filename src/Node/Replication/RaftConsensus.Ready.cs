@@ -111,9 +111,11 @@ public sealed partial class RaftConsensus
             TraceMessages(messages);
 
         // Writing on this thread saves a hand-off to the sender task when the loop would idle
-        // anyway; with more input waiting (many clients), the sender's thread writes in parallel
-        // (measured: inline sends under 64 concurrent puts raised their median latency).
-        var inline = _inbox.Reader.Count == 0;
+        // anyway (one input this round, none waiting: a lone client's write). Under load the
+        // sender's thread writes in parallel: a loopback send also runs the receiver's TCP work on
+        // the sending thread, and with 64 clients inline sends were 40 % of the loop's CPU
+        // (docs/performance.md, "Spinning and hand-offs").
+        var inline = _roundInputs <= 1 && _inbox.Reader.Count == 0;
         foreach (var message in messages)
         {
             if (message.Type == MessageType.Snapshot && message.Snapshot is { } snapshot)

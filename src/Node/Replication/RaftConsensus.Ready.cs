@@ -114,7 +114,7 @@ public sealed partial class RaftConsensus
         // anyway (one input this round, none waiting: a lone client's write). Under load the
         // sender's thread writes in parallel: a loopback send also runs the receiver's TCP work on
         // the sending thread, and with 64 clients inline sends were 40 % of the loop's CPU
-        // (docs/performance.md, "Spinning and hand-offs").
+        // (docs/performance.md, "Spinning, hand-offs and warm-up").
         var inline = _roundInputs <= 1 && _inbox.Reader.Count == 0;
         foreach (var message in messages)
         {

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Runs every test of Cairn. Installs what the tests need (etcd/etcdctl 3.4 from Debian) when
-# missing, builds the solution once, then runs each test project in turn and prints a summary
-# line "N passed, N failed". Long soaks stay off unless asked for (see README).
+# Runs every test of Cairn. Installs what the tests need (etcd/etcdctl 3.4 and node/npm from
+# Debian, the etcd3 npm package) when missing, builds the solution once, then runs each test
+# project in turn and prints a summary line "N passed, N failed". Long soaks stay off unless asked for (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The etcd3 npm client for tests/integration/NpmClient (pinned by its package-lock.json).
+if [ ! -d tests/integration/NpmClient/node_modules/etcd3 ]; then
+  echo "== installing the etcd3 npm package (tests/integration/NpmClient)"
+  (cd tests/integration/NpmClient && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -104,24 +104,11 @@ public sealed partial class Member : IAsyncDisposable
         // The proposer does not wait for "accepted" before waiting for "applied": that was a second
         // thread-pool resumption per write (the loop completes both), on the CPU that bounds
         // throughput with many clients. A refusal (no leader, too many requests, cancelled) fails the
-        // waiter with the refusal's error instead, so the caller sees the same exception as before.
+        // waiter with the refusal's error instead, so the caller sees the same exception as before;
+        // a refusal that is already known runs that continuation inline, before the wait below.
         var accepted = Consensus.ProposeAsync(bytes, cancellationToken);
-        if (accepted.IsCompleted)
-        {
-            try
-            {
-                await accepted.ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                _waiters.Cancel(id, e);
-                throw;
-            }
-        }
-        else
-        {
+        if (!accepted.IsCompletedSuccessfully)
             FailWaiterIfRefused(accepted.AsTask(), id);
-        }
 
         // Once proposed, the entry may still apply after the caller gives up; the waiter then
         // completes unobserved, which is harmless. A proposal lost with a leader change never

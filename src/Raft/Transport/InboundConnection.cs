@@ -248,12 +248,9 @@ internal sealed class InboundConnection
     /// <summary>Sends one answer frame and ends this side of the connection.</summary>
     private async Task SendAnswerAsync(ReadOnlyMemory<byte> answer)
     {
-        byte[] frame = new byte[WireFormat.FrameHeaderSize + answer.Length];
-        BinaryPrimitives.WriteInt32BigEndian(frame, answer.Length);
-        answer.CopyTo(frame.AsMemory(WireFormat.FrameHeaderSize));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
         timeout.CancelAfter(_options.WriteTimeout);
-        await SocketIo.SendAllAsync(_socket, frame, timeout.Token).ConfigureAwait(false);
+        await SocketIo.SendFrameAsync(_socket, answer, timeout.Token).ConfigureAwait(false);
         _socket.Shutdown(SocketShutdown.Send);
     }
 

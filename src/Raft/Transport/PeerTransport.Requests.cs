@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 
 namespace Cairn.Raft.Transport;
@@ -52,10 +51,7 @@ public sealed partial class PeerTransport
         try
         {
             socket = await DialAsync(to, peer.Urls, ConnectionKind.Request, ct).ConfigureAwait(false);
-            byte[] frame = new byte[WireFormat.FrameHeaderSize + request.Length];
-            BinaryPrimitives.WriteInt32BigEndian(frame, request.Length);
-            request.CopyTo(frame.AsMemory(WireFormat.FrameHeaderSize));
-            await SocketIo.SendAllAsync(socket, frame, ct).ConfigureAwait(false);
+            await SocketIo.SendFrameAsync(socket, request, ct).ConfigureAwait(false);
             return await SocketIo.ReceiveFrameAsync(socket, _options.MaxFrameSize, "answer", ct).ConfigureAwait(false)
                 ?? throw new IOException($"request to {to:x}: closed without an answer");
         }

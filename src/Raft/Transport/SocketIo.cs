@@ -57,6 +57,15 @@ internal static class SocketIo
         return frame;
     }
 
+    /// <summary>Sends <paramref name="payload"/> as one frame (length u32 big-endian, then the bytes), for the one-off request and answer frames.</summary>
+    public static ValueTask SendFrameAsync(Socket socket, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
+        byte[] frame = new byte[WireFormat.FrameHeaderSize + payload.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame, payload.Length);
+        payload.CopyTo(frame.AsMemory(WireFormat.FrameHeaderSize));
+        return SendAllAsync(socket, frame, ct);
+    }
+
     public static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         while (!data.IsEmpty)
